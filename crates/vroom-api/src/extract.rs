@@ -1,0 +1,124 @@
+//! Extractors whose rejections are contract errors instead of axum's plain-text ones.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use vroom_platform::model::{App, AppRef, Member};
+use vroom_platform::{ErrorCode, Platform};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body. A missing body (no bytes) deserializes from `{}` so that endpoints whose
+/// body is optional accept none.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than 1 MiB")
+            } else {
+                ApiError::new(ErrorCode::InvalidHttpMessageBody, format!("cannot read the request body: {rejection}"))
+            }
+        })?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        serde_json::from_slice(bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidHttpMessageBody, format!("invalid JSON body: {e}")))
+    }
+}
+
+/// Query parameters; any malformed value is `INVALID_QUERY_PARAMETER`.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::new(ErrorCode::InvalidQueryParameter, e.body_text()))
+    }
+}
+
+/// Path parameters; a value of the wrong shape (e.g. a non-numeric id) names nothing that
+/// exists, so it is a 404 of the given kind.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| ApiError::new(ErrorCode::NotFound, format!("no such resource: {}", e.body_text())))
+    }
+}
+
+fn authorization(parts: &Parts) -> Option<&str> {
+    parts.headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or_default().trim())
+}
+
+/// The app authenticated by HTTP Basic `apiKey:apiSecret` (server API).
+pub struct AuthApp(pub App);
+
+impl AuthApp {
+    pub fn app_ref(&self) -> AppRef {
+        self.0.as_ref()
+    }
+}
+
+impl FromRequestParts<AppState> for AuthApp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let invalid = || ApiError::new(ErrorCode::InvalidAppCredentials, "expected HTTP Basic apiKey:apiSecret");
+        let header = authorization(parts).filter(|h| !h.is_empty()).ok_or_else(|| {
+            ApiError::new(ErrorCode::EmptyAppCredentials, "missing Authorization: Basic apiKey:apiSecret")
+        })?;
+        let (scheme, encoded) = header.split_once(' ').ok_or_else(invalid)?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(invalid());
+        }
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
+        let (key, secret) = decoded.split_once(':').ok_or_else(invalid)?;
+        Ok(AuthApp(platform(state).authenticate_app(key, secret).await?))
+    }
+}
+
+/// The member authenticated by `Authorization: Bearer <accessToken>` (member API).
+pub struct AuthMember(pub Member);
+
+impl FromRequestParts<AppState> for AuthMember {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = authorization(parts)
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| ApiError::new(ErrorCode::EmptyAccessToken, "missing Authorization: Bearer <accessToken>"))?;
+        let token = match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidAccessToken,
+                    "expected Authorization: Bearer <accessToken>",
+                ));
+            }
+        };
+        Ok(AuthMember(platform(state).authenticate_member(token).await?))
+    }
+}
+
+fn platform(state: &AppState) -> &Platform {
+    &state.platform
+}

@@ -1,0 +1,75 @@
+//! # vroom-api
+//!
+//! The HTTP surface of vroom: the server API, the member API, the OpenAPI document and
+//! Swagger UI, health and Prometheus metrics; authentication extractors and the one place
+//! where errors become `{errorCode, errorMessage}` responses.
+//!
+//! It must not hold business rules: handlers parse, call `vroom_platform::Platform`, and
+//! shape the response.
+
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod member_api;
+pub mod metrics;
+pub mod server_api;
+pub mod state;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+use vroom_platform::{ErrorCode, Platform};
+
+use crate::error::ApiError;
+pub use crate::state::AppState;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+pub fn app_state(platform: Arc<Platform>) -> AppState {
+    AppState { platform, metrics: Arc::default() }
+}
+
+/// The complete HTTP router (extra routers, such as signalling, are merged by the caller).
+pub fn router(state: AppState) -> Router {
+    let server = server_api::routes();
+    Router::new()
+        .route("/", get(root).head(root))
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics::render))
+        .nest("/v2/apps/me", server.clone())
+        .nest("/v2/vicollo-apps/me", server)
+        .merge(member_api::routes())
+        .merge(docs::routes())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // The member API is called from browsers on other origins; tokens, not cookies,
+        // authenticate, so any origin may call it.
+        .layer(CorsLayer::permissive())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// LiveKit clients probe `/` before connecting.
+async fn root() -> &'static str {
+    "vroom\n"
+}
+
+async fn health() -> (StatusCode, &'static str) {
+    (StatusCode::OK, "ok\n")
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such path")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::UnsupportedHttpMethod, "this method is not supported on this path")
+}

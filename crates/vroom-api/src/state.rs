@@ -1,0 +1,12 @@
+use std::sync::Arc;
+
+use vroom_platform::Platform;
+
+use crate::metrics::HttpMetrics;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub platform: Arc<Platform>,
+    pub metrics: Arc<HttpMetrics>,
+}

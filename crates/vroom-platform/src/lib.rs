@@ -1,0 +1,21 @@
+//! # vroom-platform
+//!
+//! The domain of vroom: apps (tenants), members, video rooms, tokens and the use cases the
+//! server API and the member API expose ([`Platform`]). It owns validation, permissions,
+//! state transitions and the shape of webhook events.
+//!
+//! It must not know HTTP, SQL or sockets: persistence goes through the [`Store`] trait
+//! (implemented by `vroom-store`), and the HTTP mapping lives in `vroom-api`.
+
+pub mod error;
+pub mod event;
+pub mod input;
+pub mod model;
+pub mod service;
+pub mod store;
+pub mod time;
+pub mod token;
+
+pub use error::{Error, ErrorCode, Result};
+pub use service::{Actor, Platform, PublicUrls, RoomKey};
+pub use store::Store;

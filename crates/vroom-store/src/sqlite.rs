@@ -1,0 +1,760 @@
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqliteConnection};
+use vroom_platform::event::NewEvent;
+use vroom_platform::model::*;
+use vroom_platform::store::*;
+use vroom_platform::time::{self, Timestamp};
+use vroom_platform::{Error, Result};
+
+use crate::StoreError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(open_err)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL: durable against process crashes; a power loss may lose the last
+            // transactions but never corrupts the database.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
+        MIGRATOR.run(&write).await?;
+        let readers = std::thread::available_parallelism().map_or(4, |n| n.get().max(2) * 2) as u32;
+        let read = SqlitePoolOptions::new()
+            .max_connections(readers)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(open_err)?;
+        Ok(Self { read, write })
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+}
+
+fn db(e: sqlx::Error) -> Error {
+    Error::internal(e)
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+fn opt_ms(t: Option<Timestamp>) -> Option<i64> {
+    t.map(ms)
+}
+
+/// The wire spelling of an enum value, as stored.
+fn enum_text<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn parse_enum<T: DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T> {
+    let raw: String = row.try_get(col).map_err(db)?;
+    serde_json::from_value(serde_json::Value::String(raw.clone()))
+        .map_err(|e| Error::internal(format!("bad {col} value {raw:?} in the database: {e}")))
+}
+
+fn json_text<T: Serialize>(v: &Option<T>) -> Option<String> {
+    v.as_ref().and_then(|v| serde_json::to_string(v).ok())
+}
+
+fn parse_json<T: DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<Option<T>> {
+    let raw: Option<String> = row.try_get(col).map_err(db)?;
+    raw.map(|s| serde_json::from_str(&s).map_err(|e| Error::internal(format!("bad JSON in {col}: {e}")))).transpose()
+}
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(row: &'r SqliteRow, col: &str) -> Result<T> {
+    row.try_get(col).map_err(db)
+}
+
+fn get_time(row: &SqliteRow, col: &str) -> Result<Timestamp> {
+    Ok(time::from_millis(get(row, col)?))
+}
+
+fn get_opt_time(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
+    Ok(get::<Option<i64>>(row, col)?.map(time::from_millis))
+}
+
+macro_rules! app_select {
+    () => {
+        "SELECT id, name, api_key, secret_hash, created_at, last_modified_at FROM apps "
+    };
+}
+
+fn app_from_row(row: &SqliteRow) -> Result<App> {
+    Ok(App {
+        id: get(row, "id")?,
+        state: EntityState::Active,
+        name: get(row, "name")?,
+        default_rtmp_output_mode: DEFAULT_RTMP_OUTPUT_MODE.into(),
+        created_at: get_time(row, "created_at")?,
+        last_modified_at: get_time(row, "last_modified_at")?,
+        api_key: get(row, "api_key")?,
+    })
+}
+
+macro_rules! member_select {
+    () => {
+        "SELECT m.id, m.app_id, a.name AS app_name, m.app_user_id, m.app_user_name, \
+         m.app_user_profile_img_url, m.email, m.country, m.lang, m.custom_type, m.custom_data, \
+         m.created_at, m.last_modified_at FROM members m JOIN apps a ON a.id = m.app_id "
+    };
+}
+
+fn member_from_row(row: &SqliteRow) -> Result<Member> {
+    Ok(Member {
+        id: get(row, "id")?,
+        state: EntityState::Active,
+        app_user_id: get(row, "app_user_id")?,
+        app_user_name: get(row, "app_user_name")?,
+        app_user_profile_img_url: get(row, "app_user_profile_img_url")?,
+        email: get(row, "email")?,
+        country: get(row, "country")?,
+        lang: get(row, "lang")?,
+        custom_type: get(row, "custom_type")?,
+        custom_data: parse_json(row, "custom_data")?,
+        app: AppRef { id: get(row, "app_id")?, name: get(row, "app_name")? },
+        created_at: get_time(row, "created_at")?,
+        last_modified_at: get_time(row, "last_modified_at")?,
+    })
+}
+
+macro_rules! room_select {
+    () => {
+        "SELECT r.*, a.name AS app_name, o.app_user_id AS owner_app_user_id, \
+         o.app_user_name AS owner_app_user_name, o.app_user_profile_img_url AS owner_img_url \
+         FROM video_rooms r JOIN apps a ON a.id = r.app_id JOIN members o ON o.id = r.owner_member_id "
+    };
+}
+
+fn room_from_row(row: &SqliteRow) -> Result<VideoRoom> {
+    let password_hash: Option<String> = get(row, "password_hash")?;
+    Ok(VideoRoom {
+        id: get(row, "id")?,
+        uuid: get(row, "uuid")?,
+        state: EntityState::Active,
+        room_type: parse_enum(row, "room_type")?,
+        video_room_state: parse_enum(row, "video_room_state")?,
+        access_level: parse_enum(row, "access_level")?,
+        app: AppRef { id: get(row, "app_id")?, name: get(row, "app_name")? },
+        member: MemberRef {
+            id: get(row, "owner_member_id")?,
+            app_user_id: get(row, "owner_app_user_id")?,
+            app_user_name: get(row, "owner_app_user_name")?,
+            app_user_profile_img_url: get(row, "owner_img_url")?,
+        },
+        creator_type: parse_enum(row, "creator_type")?,
+        creator_id: get(row, "creator_id")?,
+        title: get(row, "title")?,
+        description: get(row, "description")?,
+        custom_type: get(row, "custom_type")?,
+        custom_data: parse_json(row, "custom_data")?,
+        policy: VideoRoomPolicy {
+            has_password: password_hash.is_some(),
+            manually_approval: get(row, "manually_approval")?,
+            can_auto_room_composite_recording: get(row, "can_auto_room_composite_recording")?,
+        },
+        scheduled_at: get_opt_time(row, "scheduled_at")?,
+        live_started_at: get_opt_time(row, "live_started_at")?,
+        live_ended_at: get_opt_time(row, "live_ended_at")?,
+        last_session_no: get(row, "last_session_no")?,
+        view_options: parse_json(row, "view_options")?,
+        created_at: get_time(row, "created_at")?,
+        last_modified_at: get_time(row, "last_modified_at")?,
+        password_hash,
+    })
+}
+
+/// Writes outbox rows; room-scoped events take the room's next `seq`.
+async fn insert_events(conn: &mut SqliteConnection, events: Vec<NewEvent>) -> Result<()> {
+    for mut ev in events {
+        let mut seq = None;
+        if let Some(room) = ev.video_room_id {
+            let next: i64 = sqlx::query_scalar(
+                "UPDATE video_rooms SET last_event_seq = last_event_seq + 1 WHERE id = ?1 RETURNING last_event_seq",
+            )
+            .bind(room)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+            seq = Some(next);
+            ev.envelope["seq"] = next.into();
+        }
+        sqlx::query(
+            "INSERT INTO events (id, app_id, event_type, video_room_id, seq, envelope, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(&ev.id)
+        .bind(ev.app_id)
+        .bind(ev.event_type.as_str())
+        .bind(ev.video_room_id)
+        .bind(seq)
+        .bind(ev.envelope.to_string())
+        .bind(ms(ev.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn live_member(conn: &mut SqliteConnection, app: AppId, app_user_id: &str) -> Result<Option<Member>> {
+    sqlx::query(concat!(member_select!(), "WHERE m.app_id = ?1 AND m.app_user_id = ?2 AND m.deleted_at IS NULL"))
+        .bind(app)
+        .bind(app_user_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(member_from_row)
+        .transpose()
+}
+
+async fn write_member(conn: &mut SqliteConnection, m: &Member) -> Result<()> {
+    sqlx::query(
+        "UPDATE members SET app_user_name = ?2, app_user_profile_img_url = ?3, email = ?4, country = ?5, \
+         lang = ?6, custom_type = ?7, custom_data = ?8, last_modified_at = ?9 WHERE id = ?1",
+    )
+    .bind(m.id)
+    .bind(&m.app_user_name)
+    .bind(&m.app_user_profile_img_url)
+    .bind(&m.email)
+    .bind(&m.country)
+    .bind(&m.lang)
+    .bind(&m.custom_type)
+    .bind(json_text(&m.custom_data))
+    .bind(ms(m.last_modified_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn room_in(conn: &mut SqliteConnection, app: AppId, id: VideoRoomId) -> Result<Option<VideoRoom>> {
+    sqlx::query(concat!(room_select!(), "WHERE r.app_id = ?1 AND r.id = ?2"))
+        .bind(app)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(room_from_row)
+        .transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn setting(&self, name: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)
+    }
+
+    async fn init_setting(&self, name: &str, value: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
+            .bind(name)
+            .fetch_one(&self.write)
+            .await
+            .map_err(db)
+    }
+
+    async fn create_app(&self, name: &str, api_key: &str, secret_hash: [u8; 32], now: Timestamp) -> StoreResult<App> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO apps (name, api_key, secret_hash, created_at, last_modified_at) VALUES (?1, ?2, ?3, ?4, ?4) \
+             RETURNING id, name, api_key, secret_hash, created_at, last_modified_at",
+        )
+        .bind(name)
+        .bind(api_key)
+        .bind(&secret_hash[..])
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let app = app_from_row(&row)?;
+        sqlx::query("INSERT INTO members (app_id, app_user_id, created_at, last_modified_at) VALUES (?1, ?2, ?3, ?3)")
+            .bind(app.id)
+            .bind(ADMIN_APP_USER_ID)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(app)
+    }
+
+    async fn app(&self, id: AppId) -> StoreResult<Option<App>> {
+        let row = sqlx::query(concat!(app_select!(), "WHERE id = ?1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
+    async fn app_credentials(&self, api_key: &str) -> StoreResult<Option<AppCredentials>> {
+        let row = sqlx::query(concat!(app_select!(), "WHERE api_key = ?1"))
+            .bind(api_key)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Vec<u8> = get(&row, "secret_hash")?;
+        let secret_hash = hash.try_into().map_err(|_| Error::internal("stored secret hash is not 32 bytes"))?;
+        Ok(Some(AppCredentials { app: app_from_row(&row)?, secret_hash }))
+    }
+
+    async fn list_apps(&self) -> StoreResult<Vec<App>> {
+        let rows = sqlx::query(concat!(app_select!(), "ORDER BY id")).fetch_all(&self.read).await.map_err(db)?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    async fn set_app_secret(&self, id: AppId, secret_hash: [u8; 32], now: Timestamp) -> StoreResult<Option<App>> {
+        let row = sqlx::query(
+            "UPDATE apps SET secret_hash = ?2, last_modified_at = ?3 WHERE id = ?1 \
+             RETURNING id, name, api_key, secret_hash, created_at, last_modified_at",
+        )
+        .bind(id)
+        .bind(&secret_hash[..])
+        .bind(ms(now))
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
+    async fn member(&self, app: AppId, app_user_id: &str) -> StoreResult<Option<Member>> {
+        let mut conn = self.read.acquire().await.map_err(db)?;
+        live_member(&mut conn, app, app_user_id).await
+    }
+
+    async fn member_by_id(&self, app: AppId, id: MemberId) -> StoreResult<Option<Member>> {
+        sqlx::query(concat!(member_select!(), "WHERE m.app_id = ?1 AND m.id = ?2 AND m.deleted_at IS NULL"))
+            .bind(app)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(member_from_row)
+            .transpose()
+    }
+
+    async fn upsert_member(
+        &self,
+        app: AppId,
+        app_user_id: &str,
+        changes: &MemberChanges,
+        now: Timestamp,
+        events: MemberEvents<'_>,
+    ) -> StoreResult<(Member, bool, bool)> {
+        let mut tx = self.begin().await?;
+        let result = match live_member(&mut tx, app, app_user_id).await? {
+            Some(mut member) => {
+                let changed = changes.apply(&mut member);
+                if changed {
+                    member.last_modified_at = now;
+                    write_member(&mut tx, &member).await?;
+                    insert_events(&mut tx, events(&member, false)).await?;
+                }
+                (member, false, changed)
+            }
+            None => {
+                let row = sqlx::query(
+                    "INSERT INTO members (app_id, app_user_id, created_at, last_modified_at) VALUES (?1, ?2, ?3, ?3) RETURNING id",
+                )
+                .bind(app)
+                .bind(app_user_id)
+                .bind(ms(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                let id: i64 = get(&row, "id")?;
+                let app_name: String = sqlx::query_scalar("SELECT name FROM apps WHERE id = ?1")
+                    .bind(app)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let mut member = Member {
+                    id,
+                    state: EntityState::Active,
+                    app_user_id: app_user_id.to_owned(),
+                    app_user_name: None,
+                    app_user_profile_img_url: None,
+                    email: None,
+                    country: None,
+                    lang: None,
+                    custom_type: None,
+                    custom_data: None,
+                    app: AppRef { id: app, name: app_name },
+                    created_at: now,
+                    last_modified_at: now,
+                };
+                changes.apply(&mut member);
+                write_member(&mut tx, &member).await?;
+                insert_events(&mut tx, events(&member, true)).await?;
+                (member, true, true)
+            }
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(result)
+    }
+
+    async fn update_member(
+        &self,
+        app: AppId,
+        app_user_id: &str,
+        changes: &MemberChanges,
+        now: Timestamp,
+        events: MemberEvents<'_>,
+    ) -> StoreResult<Option<Member>> {
+        let mut tx = self.begin().await?;
+        let Some(mut member) = live_member(&mut tx, app, app_user_id).await? else {
+            return Ok(None);
+        };
+        if changes.apply(&mut member) {
+            member.last_modified_at = now;
+            write_member(&mut tx, &member).await?;
+            insert_events(&mut tx, events(&member, false)).await?;
+            tx.commit().await.map_err(db)?;
+        }
+        Ok(Some(member))
+    }
+
+    async fn list_members(&self, app: AppId, filter: &MemberFilter, page: PageRequest) -> StoreResult<Page<Member>> {
+        macro_rules! member_where {
+            () => {
+                "WHERE m.app_id = ?1 AND m.deleted_at IS NULL AND (?2 IS NULL OR m.app_user_id = ?2) \
+                 AND (?3 IS NULL OR instr(lower(coalesce(m.app_user_name, '')), lower(?3)) > 0) "
+            };
+        }
+        let total: i64 = sqlx::query_scalar(concat!("SELECT count(*) FROM members m ", member_where!()))
+            .bind(app)
+            .bind(&filter.app_user_id)
+            .bind(&filter.app_user_name)
+            .fetch_one(&self.read)
+            .await
+            .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            member_select!(),
+            member_where!(),
+            "ORDER BY \
+               CASE WHEN ?4 = 'CREATED_AT_ASC' THEN m.created_at END ASC, \
+               CASE WHEN ?4 = 'CREATED_AT_DESC' THEN m.created_at END DESC, \
+               CASE WHEN ?4 = 'LAST_MODIFIED_AT_ASC' THEN m.last_modified_at END ASC, \
+               CASE WHEN ?4 = 'LAST_MODIFIED_AT_DESC' THEN m.last_modified_at END DESC, \
+               CASE WHEN ?4 = 'APP_USER_ID_ASC' THEN m.app_user_id END ASC, \
+               CASE WHEN ?4 = 'APP_USER_ID_DESC' THEN m.app_user_id END DESC, \
+               CASE WHEN ?4 LIKE '%_ASC' THEN m.id END ASC, m.id DESC \
+             LIMIT ?5 OFFSET ?6"
+        ))
+        .bind(app)
+        .bind(&filter.app_user_id)
+        .bind(&filter.app_user_name)
+        .bind(enum_text(&filter.sort))
+        .bind(i64::from(page.size))
+        .bind(page.offset() as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let content = rows.iter().map(member_from_row).collect::<Result<_>>()?;
+        Ok(Page { content, total_elements: total as u64, request: page })
+    }
+
+    async fn delete_members(&self, app: AppId, app_user_ids: &[String], now: Timestamp) -> StoreResult<Vec<Member>> {
+        let mut tx = self.begin().await?;
+        let mut deleted = Vec::new();
+        for id in app_user_ids {
+            let Some(member) = live_member(&mut tx, app, id).await? else { continue };
+            sqlx::query("UPDATE members SET deleted_at = ?2 WHERE id = ?1")
+                .bind(member.id)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL")
+                .bind(member.id)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            deleted.push(member);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(deleted)
+    }
+
+    async fn insert_refresh_token(&self, t: &NewRefreshToken, now: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family, app_id, member_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.family)
+        .bind(t.app_id)
+        .bind(t.member_id)
+        .bind(ms(t.expires_at))
+        .bind(ms(now))
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<RefreshOutcome> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("SELECT family, app_id, member_id, expires_at, spent_at, revoked_at FROM refresh_tokens WHERE token_hash = ?1")
+            .bind(old_hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(RefreshOutcome::Invalid) };
+        let family: String = get(&row, "family")?;
+        let (app_id, member_id): (i64, i64) = (get(&row, "app_id")?, get(&row, "member_id")?);
+        if get::<Option<i64>>(&row, "revoked_at")?.is_some() || get::<i64>(&row, "expires_at")? <= ms(now) {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        if get::<Option<i64>>(&row, "spent_at")?.is_some() {
+            // A spent token came back: someone holds a copy. Revoke the whole family.
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = ?1 AND revoked_at IS NULL")
+                .bind(&family)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            return Ok(RefreshOutcome::Reused);
+        }
+        sqlx::query("UPDATE refresh_tokens SET spent_at = ?2 WHERE token_hash = ?1")
+            .bind(old_hash)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family, app_id, member_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(new_hash)
+        .bind(&family)
+        .bind(app_id)
+        .bind(member_id)
+        .bind(ms(new_expires_at))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(RefreshOutcome::Rotated { app_id, member_id })
+    }
+
+    async fn create_room(&self, app: AppId, room: &VideoRoom, events: RoomEvents<'_>) -> StoreResult<VideoRoom> {
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO video_rooms (uuid, app_id, owner_member_id, room_type, video_room_state, access_level, creator_type, \
+             creator_id, title, description, custom_type, custom_data, password_hash, manually_approval, \
+             can_auto_room_composite_recording, scheduled_at, live_started_at, live_ended_at, last_session_no, view_options, \
+             created_at, last_modified_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) RETURNING id",
+        )
+        .bind(&room.uuid)
+        .bind(app)
+        .bind(room.member.id)
+        .bind(enum_text(&room.room_type))
+        .bind(enum_text(&room.video_room_state))
+        .bind(enum_text(&room.access_level))
+        .bind(enum_text(&room.creator_type))
+        .bind(room.creator_id)
+        .bind(&room.title)
+        .bind(&room.description)
+        .bind(&room.custom_type)
+        .bind(json_text(&room.custom_data))
+        .bind(&room.password_hash)
+        .bind(room.policy.manually_approval)
+        .bind(room.policy.can_auto_room_composite_recording)
+        .bind(opt_ms(room.scheduled_at))
+        .bind(opt_ms(room.live_started_at))
+        .bind(opt_ms(room.live_ended_at))
+        .bind(room.last_session_no)
+        .bind(json_text(&room.view_options))
+        .bind(ms(room.created_at))
+        .bind(ms(room.last_modified_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let stored = room_in(&mut tx, app, id).await?.ok_or_else(|| Error::internal("inserted room not found"))?;
+        insert_events(&mut tx, events(&stored)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(stored)
+    }
+
+    async fn room(&self, app: AppId, id: VideoRoomId) -> StoreResult<Option<VideoRoom>> {
+        let mut conn = self.read.acquire().await.map_err(db)?;
+        room_in(&mut conn, app, id).await
+    }
+
+    async fn room_by_uuid(&self, app: AppId, uuid: &str) -> StoreResult<Option<VideoRoom>> {
+        sqlx::query(concat!(room_select!(), "WHERE r.app_id = ?1 AND r.uuid = ?2"))
+            .bind(app)
+            .bind(uuid)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(room_from_row)
+            .transpose()
+    }
+
+    async fn list_rooms(&self, app: AppId, f: &VideoRoomFilter, page: PageRequest) -> StoreResult<Page<VideoRoom>> {
+        macro_rules! room_where {
+            () => {
+                "WHERE r.app_id = ?1 AND (?2 IS NULL OR o.app_user_id = ?2) \
+                 AND (?3 IS NULL OR instr(lower(coalesce(r.title, '')), lower(?3)) > 0) \
+                 AND (?4 IS NULL OR r.video_room_state = ?4) AND (?5 IS NULL OR r.room_type = ?5) \
+                 AND (?6 IS NULL OR r.access_level = ?6) \
+                 AND (?7 IS NULL OR r.owner_member_id = ?7 OR r.access_level <> 'PRIVATE') "
+            };
+        }
+        let state = f.video_room_state.as_ref().map(enum_text);
+        let room_type = f.room_type.as_ref().map(enum_text);
+        let access = f.access_level.as_ref().map(enum_text);
+        let total: i64 = sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM video_rooms r JOIN members o ON o.id = r.owner_member_id ",
+            room_where!()
+        ))
+        .bind(app)
+        .bind(&f.app_user_id)
+        .bind(&f.keyword)
+        .bind(&state)
+        .bind(&room_type)
+        .bind(&access)
+        .bind(f.visible_to)
+        .fetch_one(&self.read)
+        .await
+        .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            room_select!(),
+            room_where!(),
+            "ORDER BY \
+               CASE WHEN ?8 = 'CREATED_AT_ASC' THEN r.created_at END ASC, \
+               CASE WHEN ?8 = 'CREATED_AT_DESC' THEN r.created_at END DESC, \
+               CASE WHEN ?8 = 'LAST_MODIFIED_AT_ASC' THEN r.last_modified_at END ASC, \
+               CASE WHEN ?8 = 'LAST_MODIFIED_AT_DESC' THEN r.last_modified_at END DESC, \
+               CASE WHEN ?8 LIKE '%_ASC' THEN r.id END ASC, r.id DESC \
+             LIMIT ?9 OFFSET ?10"
+        ))
+        .bind(app)
+        .bind(&f.app_user_id)
+        .bind(&f.keyword)
+        .bind(&state)
+        .bind(&room_type)
+        .bind(&access)
+        .bind(f.visible_to)
+        .bind(enum_text(&f.sort))
+        .bind(i64::from(page.size))
+        .bind(page.offset() as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let content = rows.iter().map(room_from_row).collect::<Result<_>>()?;
+        Ok(Page { content, total_elements: total as u64, request: page })
+    }
+
+    async fn update_room(
+        &self,
+        app: AppId,
+        id: VideoRoomId,
+        now: Timestamp,
+        update: RoomUpdate<'_>,
+    ) -> StoreResult<Option<VideoRoom>> {
+        let mut tx = self.begin().await?;
+        let Some(before) = room_in(&mut tx, app, id).await? else { return Ok(None) };
+        let mut room = before.clone();
+        update(&mut room)?;
+        if room == before {
+            return Ok(Some(room));
+        }
+        room.last_modified_at = now;
+        sqlx::query(
+            "UPDATE video_rooms SET room_type = ?2, video_room_state = ?3, access_level = ?4, title = ?5, description = ?6, \
+             custom_type = ?7, custom_data = ?8, password_hash = ?9, manually_approval = ?10, \
+             can_auto_room_composite_recording = ?11, scheduled_at = ?12, live_started_at = ?13, live_ended_at = ?14, \
+             last_session_no = ?15, view_options = ?16, last_modified_at = ?17 WHERE id = ?1",
+        )
+        .bind(room.id)
+        .bind(enum_text(&room.room_type))
+        .bind(enum_text(&room.video_room_state))
+        .bind(enum_text(&room.access_level))
+        .bind(&room.title)
+        .bind(&room.description)
+        .bind(&room.custom_type)
+        .bind(json_text(&room.custom_data))
+        .bind(&room.password_hash)
+        .bind(room.policy.manually_approval)
+        .bind(room.policy.can_auto_room_composite_recording)
+        .bind(opt_ms(room.scheduled_at))
+        .bind(opt_ms(room.live_started_at))
+        .bind(opt_ms(room.live_ended_at))
+        .bind(room.last_session_no)
+        .bind(json_text(&room.view_options))
+        .bind(ms(room.last_modified_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(room))
+    }
+
+    async fn delete_room(&self, app: AppId, id: VideoRoomId) -> StoreResult<Option<VideoRoom>> {
+        let mut tx = self.begin().await?;
+        let Some(room) = room_in(&mut tx, app, id).await? else { return Ok(None) };
+        sqlx::query("DELETE FROM video_rooms WHERE id = ?1").bind(id).execute(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(room))
+    }
+}

@@ -1,0 +1,198 @@
+//! Configuration: built-in defaults < TOML file (`--config`) < `VROOM_*` environment <
+//! command-line flags. Clap resolves flags over environment; the file fills what both
+//! left unset.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Deserialize;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:7880";
+pub const DEFAULT_DATA_DIR: &str = "./vroom-data";
+
+/// Options every command shares.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CommonArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "VROOM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded database and generated secrets.
+    #[arg(long, global = true, env = "VROOM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Options of `vroom serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// HTTP listen address (APIs, docs, signalling).
+    #[arg(long, env = "VROOM_BIND")]
+    pub bind: Option<String>,
+    /// Base URL clients use to reach this server (default: from --bind).
+    #[arg(long, env = "VROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// LiveKit URL handed out as webRtcServerUrl (default: the ws:// form of --public-url).
+    #[arg(long, env = "VROOM_MEDIA_URL")]
+    pub media_url: Option<String>,
+    /// API key that signs media tokens (default: generated once, stored in the data dir).
+    #[arg(long, env = "VROOM_MEDIA_API_KEY")]
+    pub media_api_key: Option<String>,
+    /// API secret that signs media tokens (default: generated once, stored in the data dir).
+    #[arg(long, env = "VROOM_MEDIA_API_SECRET", hide_env_values = true)]
+    pub media_api_secret: Option<String>,
+    /// Lifetime of member access tokens, in seconds (default 86400).
+    #[arg(long, env = "VROOM_ACCESS_TOKEN_TTL_SECS")]
+    pub access_token_ttl_secs: Option<u64>,
+    /// Log filter, e.g. `info` or `vroom=debug` (default `info`).
+    #[arg(long, env = "VROOM_LOG")]
+    pub log: Option<String>,
+    /// Development mode: ensures an app `dev` with API key `devkey` and secret `devsecret`.
+    /// Insecure; never use it in production.
+    #[arg(long, env = "VROOM_DEV")]
+    pub dev: bool,
+}
+
+/// The TOML file: the same keys as the long flags, with underscores.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub bind: Option<String>,
+    pub public_url: Option<String>,
+    pub media_url: Option<String>,
+    pub media_api_key: Option<String>,
+    pub media_api_secret: Option<String>,
+    pub access_token_ttl_secs: Option<u64>,
+    pub log: Option<String>,
+    pub dev: Option<bool>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else { return Ok(Self::default()) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+}
+
+/// Fully resolved server configuration.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub public_url: Option<String>,
+    pub media_url: Option<String>,
+    pub media_api_key: Option<String>,
+    pub media_api_secret: Option<String>,
+    pub access_token_ttl: Duration,
+    pub log: String,
+    pub dev: bool,
+}
+
+impl ServeConfig {
+    pub fn resolve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<Self> {
+        let file = FileConfig::load(common.config.as_deref())?;
+        let bind_text = args.bind.clone().or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind =
+            bind_text.parse().with_context(|| format!("--bind {bind_text:?} is not an address like 127.0.0.1:7880"))?;
+        let config = Self {
+            data_dir: data_dir(common, file.data_dir),
+            bind,
+            public_url: args.public_url.clone().or(file.public_url),
+            media_url: args.media_url.clone().or(file.media_url),
+            media_api_key: args.media_api_key.clone().or(file.media_api_key),
+            media_api_secret: args.media_api_secret.clone().or(file.media_api_secret),
+            access_token_ttl: Duration::from_secs(
+                args.access_token_ttl_secs.or(file.access_token_ttl_secs).unwrap_or(86_400),
+            ),
+            log: args.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned()),
+            dev: args.dev || file.dev.unwrap_or(false),
+        };
+        if config.media_api_key.is_some() != config.media_api_secret.is_some() {
+            bail!("set both media_api_key and media_api_secret, or neither");
+        }
+        if config.access_token_ttl.is_zero() {
+            bail!("access_token_ttl_secs must be positive");
+        }
+        Ok(config)
+    }
+
+    /// A configuration for tests and embedding: loopback, ephemeral port.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            bind: "127.0.0.1:0".parse().expect("valid address"),
+            public_url: None,
+            media_url: None,
+            media_api_key: None,
+            media_api_secret: None,
+            access_token_ttl: Duration::from_secs(86_400),
+            log: "info".into(),
+            dev: false,
+        }
+    }
+}
+
+/// The data directory of any command (file < env/flag).
+pub fn data_dir(common: &CommonArgs, from_file: Option<PathBuf>) -> PathBuf {
+    common.data_dir.clone().or(from_file).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+}
+
+/// `http://host:port` for a bound address; unspecified addresses become `localhost`.
+pub fn url_for(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() { format!("http://localhost:{}", addr.port()) } else { format!("http://{addr}") }
+}
+
+/// The WebSocket form of an HTTP URL.
+pub fn ws_url(http: &str) -> String {
+    if let Some(rest) = http.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = http.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        http.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_and_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vroom.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\npublic_url = \"https://file.example\"\naccess_token_ttl_secs = 60\n",
+        )
+        .unwrap();
+        let common = CommonArgs { config: Some(file), data_dir: None };
+        let args = ServeArgs { public_url: Some("https://flag.example".into()), ..Default::default() };
+        let c = ServeConfig::resolve(&common, &args).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.public_url.as_deref(), Some("https://flag.example"));
+        assert_eq!(c.access_token_ttl, Duration::from_secs(60));
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn unknown_file_keys_and_half_media_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vroom.toml");
+        std::fs::write(&file, "bnd = \"x\"\n").unwrap();
+        let common = CommonArgs { config: Some(file.clone()), data_dir: None };
+        assert!(ServeConfig::resolve(&common, &ServeArgs::default()).is_err());
+        std::fs::write(&file, "media_api_key = \"k\"\n").unwrap();
+        assert!(ServeConfig::resolve(&common, &ServeArgs::default()).is_err());
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(url_for("0.0.0.0:7880".parse().unwrap()), "http://localhost:7880");
+        assert_eq!(ws_url("https://a.example/x"), "wss://a.example/x");
+        assert_eq!(ws_url("http://127.0.0.1:7880"), "ws://127.0.0.1:7880");
+    }
+}

@@ -1,0 +1,102 @@
+//! # vroom (binary crate)
+//!
+//! The `vroom` command: configuration, wiring of the platform, store and HTTP surface, and
+//! graceful shutdown. [`start`] runs a server in-process (the CLI and the integration tests
+//! both use it).
+//!
+//! It must not hold anything else: business rules live in `vroom-platform`, persistence in
+//! `vroom-store`, HTTP in `vroom-api`.
+
+pub mod config;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use vroom_platform::token::{self, TokenKeys};
+use vroom_platform::{Platform, PublicUrls, Store};
+use vroom_store::SqliteStore;
+
+pub use config::ServeConfig;
+
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "vroom.db";
+
+/// Opens (creating) the data directory's database.
+pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    Ok(SqliteStore::open(&data_dir.join(DB_FILE)).await?)
+}
+
+/// Builds the platform on a store: signing keys come from configuration, or are generated
+/// once and kept in the database so tokens survive restarts.
+pub async fn platform(store: Arc<dyn Store>, config: &ServeConfig, urls: PublicUrls) -> anyhow::Result<Platform> {
+    let member_secret = store.init_setting("member_token_secret", &token::random_secret()).await?;
+    let (media_key, media_secret) = match (&config.media_api_key, &config.media_api_secret) {
+        (Some(k), Some(s)) => (k.clone(), s.clone()),
+        _ => (
+            store.init_setting("media_api_key", &format!("vm{}", token::random_hex(14))).await?,
+            store.init_setting("media_api_secret", &token::random_secret()).await?,
+        ),
+    };
+    let keys = TokenKeys::new(&member_secret, &media_key, &media_secret, config.access_token_ttl);
+    Ok(Platform::new(store, keys, urls))
+}
+
+/// A server running in this process.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub urls: PublicUrls,
+    pub platform: Arc<Platform>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, closes the database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task panicked")?
+    }
+
+    /// Waits until the server stops by itself (it does not, unless it fails).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task panicked")?
+    }
+
+    /// A sender that triggers graceful shutdown (for signal handling).
+    pub fn take_shutdown(&mut self) -> Option<oneshot::Sender<()>> {
+        self.shutdown.take()
+    }
+}
+
+/// Opens the store, binds the listener and starts serving.
+pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
+    let store = open_store(&config.data_dir).await?;
+    let listener =
+        tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let http = config.public_url.clone().unwrap_or_else(|| config::url_for(addr)).trim_end_matches('/').to_owned();
+    let media = config.media_url.clone().unwrap_or_else(|| config::ws_url(&http));
+    let urls = PublicUrls { http, media };
+    let store_handle = store.clone();
+    let platform = Arc::new(platform(Arc::new(store), config, urls.clone()).await?);
+    let router = vroom_api::router(vroom_api::app_state(platform.clone()));
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .context("HTTP server failed")?;
+        store_handle.close().await;
+        Ok(())
+    });
+    Ok(RunningServer { addr, urls, platform, shutdown: Some(tx), task })
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what vroom's non-Rust tests need on a fresh Debian 12 machine (run as root).
+# Idempotent: safe to call before every test run, locally and in CI.
+set -euo pipefail
+
+# Work from the repository root whatever the caller's cwd is.
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+# Debian's Chromium is the browser the tests drive: Playwright's own browser download
+# cannot be fetched on these machines, so playwright-core launches /usr/bin/chromium.
+# Recommended packages are kept on purpose: they bring the fonts pages render with.
+if [ ! -x /usr/bin/chromium ]; then
+    echo "install-test-deps: installing chromium and chromium-driver (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# Node packages of the browser tests. `npm ci` installs exactly the committed lockfile
+# (and replaces any stale node_modules), so the result does not drift between runs.
+echo "install-test-deps: installing npm packages in tests/browser"
+cd tests/browser
+if [ -f package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+else
+    npm install --no-audit --no-fund --loglevel=error
+fi
+echo "install-test-deps: done"
