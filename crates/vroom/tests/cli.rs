@@ -1,0 +1,146 @@
+//! The `vroom` command line, run as a real process: app management (also while a server
+//! runs on the same data dir), `serve --dev` start-up output and graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vroom::ServeConfig;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vroom");
+
+fn vroom(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).arg("--data-dir").arg(data_dir).args(args).output().expect("run vroom");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+async fn app_status(base: &str, key: &str, secret: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/v2/apps/me"))
+        .basic_auth(key, Some(secret))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn app_commands_work_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = vroom::start(&ServeConfig::for_data_dir(dir.path())).await.unwrap();
+    let base = format!("http://{}", server.addr);
+
+    let (ok, out, err) = vroom(dir.path(), &["app", "create", "--name", "Acme", "--json"]);
+    assert!(ok, "{err}");
+    let created = json(&out);
+    assert_eq!(created["name"], "Acme");
+    let id = created["id"].as_i64().expect("numeric id");
+    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let secret = created["apiSecret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 43, "secret must carry >= 256 bits");
+    assert_eq!(app_status(&base, &key, &secret).await, 200);
+
+    let (ok, out, _) = vroom(dir.path(), &["app", "list", "--json"]);
+    assert!(ok);
+    let list = json(&out);
+    let listed = list.as_array().unwrap().iter().find(|a| a["id"] == id).expect("created app is listed");
+    assert_eq!(listed["apiKey"], key.as_str());
+    assert!(listed.get("apiSecret").is_none(), "the secret is never shown again");
+
+    let (ok, out, _) = vroom(dir.path(), &["app", "rotate-secret", &id.to_string(), "--json"]);
+    assert!(ok);
+    let new_secret = json(&out)["apiSecret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, secret);
+    assert_eq!(app_status(&base, &key, &secret).await, 401, "old secret stops working");
+    assert_eq!(app_status(&base, &key, &new_secret).await, 200);
+
+    let (ok, _, err) = vroom(dir.path(), &["app", "rotate-secret", "999999"]);
+    assert!(!ok);
+    assert!(err.contains("999999"), "names the missing app: {err}");
+    server.stop().await.unwrap();
+}
+
+#[test]
+fn the_secret_is_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = vroom(dir.path(), &["app", "create", "--name", "Hashy", "--json"]);
+    assert!(ok);
+    let secret = json(&out)["apiSecret"].as_str().unwrap().to_owned();
+    let mut haystack = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        haystack.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(!haystack.windows(secret.len()).any(|w| w == secret.as_bytes()), "plain secret found on disk");
+}
+
+#[test]
+fn serve_dev_prints_credentials_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !banner.contains("API docs") && Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(line)) => banner.push_str(&(line + "\n")),
+            _ => break,
+        }
+    }
+    assert!(banner.contains("devkey:devsecret"), "{banner}");
+    let base = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.ends_with("/v2/apps/me"))
+        .map(|w| w.trim_end_matches("/v2/apps/me").to_owned())
+        .expect("server API URL printed");
+    assert!(banner.contains(&format!("{base}/open-api/swagger-ui/")), "{banner}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(rt.block_on(app_status(&base, "devkey", "devsecret")), 200);
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("vroom did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+
+    // --dev is idempotent: a second start keeps one dev app.
+    let (ok, out, _) = vroom(dir.path(), &["app", "list", "--json"]);
+    assert!(ok);
+    let apps = json(&out);
+    assert_eq!(apps.as_array().unwrap().iter().filter(|a| a["apiKey"] == "devkey").count(), 1);
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = vroom(dir.path(), &["serve", "--bind", "not-an-address"]);
+    assert!(!ok);
+    assert!(err.contains("not-an-address"), "{err}");
+    let cfg = dir.path().join("vroom.toml");
+    std::fs::write(&cfg, "bogus_key = 1\n").unwrap();
+    let (ok, _, err) = vroom(dir.path(), &["--config", cfg.to_str().unwrap(), "serve"]);
+    assert!(!ok);
+    assert!(err.contains("bogus_key"), "{err}");
+}
