@@ -23,6 +23,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    checkpointer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -38,20 +39,27 @@ impl SqliteStore {
             // transactions but never corrupts the database.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Checkpoints run in the background (below), not inside a request's commit:
+            // a checkpoint syncs the database file and would stall that request.
+            .pragma("wal_autocheckpoint", "0");
         let write =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
         MIGRATOR.run(&write).await?;
+        let checkpointer =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
+        tokio::spawn(checkpoint_loop(checkpointer.clone()));
         let readers = std::thread::available_parallelism().map_or(4, |n| n.get().max(2) * 2) as u32;
         let read = SqlitePoolOptions::new()
             .max_connections(readers)
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
-        Ok(Self { read, write })
+        Ok(Self { read, write, checkpointer })
     }
 
     pub async fn close(&self) {
+        self.checkpointer.close().await;
         self.read.close().await;
         self.write.close().await;
     }
@@ -60,6 +68,26 @@ impl SqliteStore {
         self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
     }
 }
+
+/// Moves WAL content into the database file every second. PASSIVE never blocks writers or
+/// readers; it ends when the store is closed.
+async fn checkpoint_loop(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 fn db(e: sqlx::Error) -> Error {
     Error::internal(e)
@@ -389,6 +417,14 @@ impl Store for SqliteStore {
         now: Timestamp,
         events: MemberEvents<'_>,
     ) -> StoreResult<(Member, bool, bool)> {
+        // Fast path, taken by most logins: the member exists and nothing changes, so no
+        // write transaction (and no wait for the single writer) is needed.
+        if let Some(existing) = self.member(app, app_user_id).await? {
+            let mut probe = existing.clone();
+            if !changes.apply(&mut probe) {
+                return Ok((existing, false, false));
+            }
+        }
         let mut tx = self.begin().await?;
         let result = match live_member(&mut tx, app, app_user_id).await? {
             Some(mut member) => {
