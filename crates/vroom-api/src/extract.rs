@@ -29,6 +29,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             }
         })?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        // Every body of the contract is a JSON object. Without this check serde would also
+        // accept an array as a struct (fields by position), e.g. `["alice"]` as an upsert.
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(ApiError::new(ErrorCode::InvalidHttpMessageBody, "the request body must be a JSON object"));
+        }
         serde_json::from_slice(bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::new(ErrorCode::InvalidHttpMessageBody, format!("invalid JSON body: {e}")))

@@ -390,6 +390,18 @@ impl Platform {
         self.store.delete_room(app.id, id).await?.ok_or_else(Error::room_not_found)
     }
 
+    /// The video room with this uuid, whichever app owns it: the media server knows rooms
+    /// only by the uuid in the access token. One lookup per app, until the store indexes
+    /// uuids across apps.
+    pub async fn room_for_media(&self, uuid: &str) -> Result<Option<VideoRoom>> {
+        for app in self.store.list_apps().await? {
+            if let Some(room) = self.store.room_by_uuid(app.id, uuid).await? {
+                return Ok(Some(room));
+            }
+        }
+        Ok(None)
+    }
+
     /// Media credentials for `member` in `room`. `check_password` is false for the server
     /// API (the app is trusted).
     pub async fn web_rtc_token(
@@ -399,28 +411,30 @@ impl Platform {
         body: &WebRtcTokenInput,
         check_password: bool,
     ) -> Result<RtcCredentials> {
-        self.rtc_credentials(room, member, body, check_password, false)
+        if room.video_room_state.is_closed() {
+            return Err(Error::new(ErrorCode::VideoRoomEnded, "the video room has ended or was cancelled"));
+        }
+        if check_password
+            && room.member.id != member.id
+            && let Some(hash) = room.password_hash.clone()
+        {
+            let presented = body.password.clone().unwrap_or_default();
+            if !tokio_blocking(move || Ok(password_matches(&presented, &hash))).await? {
+                return Err(Error::new(ErrorCode::VideoRoomPasswordMismatch, "wrong or missing video room password"));
+            }
+        }
+        self.rtc_credentials(room, member, body, false)
     }
 
+    /// Mints the LiveKit token; the caller has checked state and password.
     fn rtc_credentials(
         &self,
         room: &VideoRoom,
         member: &Member,
         body: &WebRtcTokenInput,
-        check_password: bool,
         observer: bool,
     ) -> Result<RtcCredentials> {
-        if room.video_room_state.is_closed() {
-            return Err(Error::new(ErrorCode::VideoRoomEnded, "the video room has ended or was cancelled"));
-        }
         let is_owner = room.member.id == member.id;
-        if check_password
-            && !is_owner
-            && let Some(hash) = &room.password_hash
-            && !password_matches(body.password.as_deref().unwrap_or_default(), hash)
-        {
-            return Err(Error::new(ErrorCode::VideoRoomPasswordMismatch, "wrong or missing video room password"));
-        }
         let custom_data = body.custom_data.as_ref().map(input::parse_custom_data).transpose()?;
         let metadata = json!({
             "memberId": member.id,

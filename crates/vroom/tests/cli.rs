@@ -12,7 +12,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_vroom");
 
 fn vroom(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN).arg("--data-dir").arg(data_dir).args(args).output().expect("run vroom");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn json(stdout: &str) -> Value {
