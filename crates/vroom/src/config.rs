@@ -2,7 +2,7 @@
 //! command-line flags. Clap resolves flags over environment; the file fills what both
 //! left unset.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:7880";
 pub const DEFAULT_DATA_DIR: &str = "./vroom-data";
+pub const DEFAULT_UDP_PORT: u16 = 7882;
 
 /// Options every command shares.
 #[derive(Debug, Clone, Default, Args)]
@@ -45,6 +46,13 @@ pub struct ServeArgs {
     /// Lifetime of member access tokens, in seconds (default 86400).
     #[arg(long, env = "VROOM_ACCESS_TOKEN_TTL_SECS")]
     pub access_token_ttl_secs: Option<u64>,
+    /// IP address media clients reach this node at, announced as the ICE host candidate
+    /// (default: the address of the interface with the default route, else 127.0.0.1).
+    #[arg(long, env = "VROOM_NODE_IP")]
+    pub node_ip: Option<IpAddr>,
+    /// UDP port of the media server (WebRTC), on all interfaces (default 7882; 0 = any free port).
+    #[arg(long, env = "VROOM_UDP_PORT")]
+    pub udp_port: Option<u16>,
     /// Log filter, e.g. `info` or `vroom=debug` (default `info`).
     #[arg(long, env = "VROOM_LOG")]
     pub log: Option<String>,
@@ -65,6 +73,8 @@ pub struct FileConfig {
     pub media_api_key: Option<String>,
     pub media_api_secret: Option<String>,
     pub access_token_ttl_secs: Option<u64>,
+    pub node_ip: Option<IpAddr>,
+    pub udp_port: Option<u16>,
     pub log: Option<String>,
     pub dev: Option<bool>,
 }
@@ -87,6 +97,9 @@ pub struct ServeConfig {
     pub media_api_key: Option<String>,
     pub media_api_secret: Option<String>,
     pub access_token_ttl: Duration,
+    /// Announced media address; `None` = detect at start.
+    pub node_ip: Option<IpAddr>,
+    pub udp_port: u16,
     pub log: String,
     pub dev: bool,
 }
@@ -107,6 +120,8 @@ impl ServeConfig {
             access_token_ttl: Duration::from_secs(
                 args.access_token_ttl_secs.or(file.access_token_ttl_secs).unwrap_or(86_400),
             ),
+            node_ip: args.node_ip.or(file.node_ip),
+            udp_port: args.udp_port.or(file.udp_port).unwrap_or(DEFAULT_UDP_PORT),
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned()),
             dev: args.dev || file.dev.unwrap_or(false),
         };
@@ -119,7 +134,7 @@ impl ServeConfig {
         Ok(config)
     }
 
-    /// A configuration for tests and embedding: loopback, ephemeral port.
+    /// A configuration for tests and embedding: loopback, ephemeral ports.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -129,6 +144,8 @@ impl ServeConfig {
             media_api_key: None,
             media_api_secret: None,
             access_token_ttl: Duration::from_secs(86_400),
+            node_ip: Some(IpAddr::from([127, 0, 0, 1])),
+            udp_port: 0,
             log: "info".into(),
             dev: false,
         }
@@ -138,6 +155,20 @@ impl ServeConfig {
 /// The data directory of any command (file < env/flag).
 pub fn data_dir(common: &CommonArgs, from_file: Option<PathBuf>) -> PathBuf {
     common.data_dir.clone().or(from_file).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+}
+
+/// The IP of the interface that routes to the outside, found without sending anything
+/// (connecting a UDP socket only selects a route; 192.0.2.1 is a documentation address);
+/// 127.0.0.1 when there is no such route.
+pub fn detect_node_ip() -> IpAddr {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| {
+        s.connect("192.0.2.1:9")?;
+        s.local_addr()
+    });
+    match probe {
+        Ok(addr) if !addr.ip().is_unspecified() => addr.ip(),
+        _ => IpAddr::from([127, 0, 0, 1]),
+    }
 }
 
 /// `http://host:port` for a bound address; unspecified addresses become `localhost`.
@@ -187,6 +218,21 @@ mod tests {
         assert!(ServeConfig::resolve(&common, &ServeArgs::default()).is_err());
         std::fs::write(&file, "media_api_key = \"k\"\n").unwrap();
         assert!(ServeConfig::resolve(&common, &ServeArgs::default()).is_err());
+    }
+
+    #[test]
+    fn media_network_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vroom.toml");
+        std::fs::write(&file, "node_ip = \"10.1.2.3\"\nudp_port = 9000\n").unwrap();
+        let common = CommonArgs { config: Some(file), data_dir: None };
+        let c = ServeConfig::resolve(&common, &ServeArgs::default()).unwrap();
+        assert_eq!((c.node_ip, c.udp_port), (Some(IpAddr::from([10, 1, 2, 3])), 9000));
+        let args = ServeArgs { node_ip: Some(IpAddr::from([127, 0, 0, 1])), udp_port: Some(0), ..Default::default() };
+        let c = ServeConfig::resolve(&common, &args).unwrap();
+        assert_eq!((c.node_ip, c.udp_port), (Some(IpAddr::from([127, 0, 0, 1])), 0));
+        let c = ServeConfig::resolve(&CommonArgs::default(), &ServeArgs::default()).unwrap();
+        assert_eq!((c.node_ip, c.udp_port), (None, DEFAULT_UDP_PORT));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! `vroom-store`, HTTP in `vroom-api`.
 
 pub mod config;
+mod media;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -31,17 +32,23 @@ pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
     Ok(SqliteStore::open(&data_dir.join(DB_FILE)).await?)
 }
 
-/// Builds the platform on a store: signing keys come from configuration, or are generated
-/// once and kept in the database so tokens survive restarts.
-pub async fn platform(store: Arc<dyn Store>, config: &ServeConfig, urls: PublicUrls) -> anyhow::Result<Platform> {
-    let member_secret = store.init_setting("member_token_secret", &token::random_secret()).await?;
-    let (media_key, media_secret) = match (&config.media_api_key, &config.media_api_secret) {
+/// The media API key and secret: from configuration, or generated once and kept in the
+/// database. The platform signs media tokens with them and signalling verifies them.
+pub async fn media_credentials(store: &dyn Store, config: &ServeConfig) -> anyhow::Result<(String, String)> {
+    Ok(match (&config.media_api_key, &config.media_api_secret) {
         (Some(k), Some(s)) => (k.clone(), s.clone()),
         _ => (
             store.init_setting("media_api_key", &format!("vm{}", token::random_hex(14))).await?,
             store.init_setting("media_api_secret", &token::random_secret()).await?,
         ),
-    };
+    })
+}
+
+/// Builds the platform on a store: signing keys come from configuration, or are generated
+/// once and kept in the database so tokens survive restarts.
+pub async fn platform(store: Arc<dyn Store>, config: &ServeConfig, urls: PublicUrls) -> anyhow::Result<Platform> {
+    let member_secret = store.init_setting("member_token_secret", &token::random_secret()).await?;
+    let (media_key, media_secret) = media_credentials(store.as_ref(), config).await?;
     let keys = TokenKeys::new(&member_secret, &media_key, &media_secret, config.access_token_ttl);
     Ok(Platform::new(store, keys, urls))
 }
@@ -51,6 +58,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub urls: PublicUrls,
     pub platform: Arc<Platform>,
+    /// The media server's UDP address as announced to clients.
+    pub media_udp: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -85,8 +94,11 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let media = config.media_url.clone().unwrap_or_else(|| config::ws_url(&http));
     let urls = PublicUrls { http, media };
     let store_handle = store.clone();
-    let platform = Arc::new(platform(Arc::new(store), config, urls.clone()).await?);
-    let router = vroom_api::router(vroom_api::app_state(platform.clone()));
+    let platform = Arc::new(platform(Arc::new(store.clone()), config, urls.clone()).await?);
+    let (media_key, media_secret) = media_credentials(&store, config).await?;
+    let media = media::start(config, platform.clone(), &media_key, &media_secret)?;
+    let media_udp = media.udp_addr;
+    let router = vroom_api::router(vroom_api::app_state(platform.clone())).merge(media.router);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -98,5 +110,5 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         store_handle.close().await;
         Ok(())
     });
-    Ok(RunningServer { addr, urls, platform, shutdown: Some(tx), task })
+    Ok(RunningServer { addr, urls, platform, media_udp, shutdown: Some(tx), task })
 }

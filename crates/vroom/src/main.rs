@@ -62,7 +62,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let mut server = vroom::start(&config).await?;
     let base = server.urls.http.clone();
-    tracing::info!(addr = %server.addr, public_url = %base, media_url = %server.urls.media, data_dir = %config.data_dir.display(), "vroom is serving");
+    tracing::info!(addr = %server.addr, public_url = %base, media_url = %server.urls.media, media_udp = %server.media_udp, data_dir = %config.data_dir.display(), "vroom is serving");
     if config.dev {
         let app = server.platform.ensure_dev_app().await?;
         println!("vroom dev mode (INSECURE: fixed credentials, for development only)");

@@ -1,0 +1,176 @@
+//! The vocabulary shared with the signalling side: commands in, events out, and read-only
+//! views of rooms, participants and tracks. Plain data, no protocol encoding.
+
+/// Identifies one signalling session's participant inside the media server. Allocated by
+/// [`crate::MediaHandle::join`] so commands can follow the join without waiting for a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParticipantKey(pub u64);
+
+/// What a participant may do (from its access token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    pub can_publish: bool,
+    pub can_subscribe: bool,
+    pub can_publish_data: bool,
+    /// Invisible to others: not listed, its data carries no identity.
+    pub hidden: bool,
+}
+
+/// A request to join (or create) a room.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub room: String,
+    pub identity: String,
+    pub name: String,
+    pub metadata: String,
+    pub permission: Permission,
+    pub auto_subscribe: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+/// Where a track comes from (LiveKit's `TrackSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrackSource {
+    #[default]
+    Unknown,
+    Camera,
+    Microphone,
+    ScreenShare,
+    ScreenShareAudio,
+}
+
+/// A client's announcement of a track it is about to publish.
+#[derive(Debug, Clone)]
+pub struct AddTrack {
+    /// The client's id of the local track (matched against the SDP msid).
+    pub cid: String,
+    pub name: String,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    pub width: u32,
+    pub height: u32,
+    pub muted: bool,
+    pub stream: String,
+}
+
+/// Which of a participant's two peer connections a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerRole {
+    Publisher,
+    Subscriber,
+}
+
+/// Commands from a signalling session to the media server.
+#[derive(Debug)]
+pub enum Command {
+    /// The client's offer on its publisher connection; `id` is echoed in the answer.
+    PublisherOffer {
+        sdp: String,
+        id: u32,
+    },
+    /// The client's answer to our latest subscriber offer.
+    SubscriberAnswer {
+        sdp: String,
+    },
+    /// A remote ICE candidate line (`candidate:…`).
+    Trickle {
+        role: PeerRole,
+        candidate: String,
+    },
+    AddTrack(AddTrack),
+    Mute {
+        track_sid: String,
+        muted: bool,
+    },
+    /// The client leaves (or its signalling connection is gone).
+    Leave,
+}
+
+/// Why the server removed a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovedReason {
+    DuplicateIdentity,
+    ServerShutdown,
+}
+
+/// Events from the media server to one signalling session, in the order they must reach the
+/// client.
+#[derive(Debug, Clone)]
+pub enum MediaEvent {
+    Joined(Box<JoinInfo>),
+    PublisherAnswer {
+        sdp: String,
+        id: u32,
+    },
+    SubscriberOffer {
+        sdp: String,
+        id: u32,
+    },
+    TrackPublished {
+        cid: String,
+        track: TrackView,
+    },
+    /// Full snapshots of participants that changed (their complete track lists).
+    ParticipantsChanged(Vec<ParticipantView>),
+    /// The server removed this participant; the session should tell the client and close.
+    Removed(RemovedReason),
+}
+
+/// The answer to a join: the room, the participant itself and the others present.
+#[derive(Debug, Clone)]
+pub struct JoinInfo {
+    pub room: RoomView,
+    pub participant: ParticipantView,
+    pub others: Vec<ParticipantView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoomView {
+    pub sid: String,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub num_participants: u32,
+    pub num_publishers: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParticipantState {
+    Joined,
+    Active,
+    Disconnected,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParticipantView {
+    pub sid: String,
+    pub identity: String,
+    pub name: String,
+    pub metadata: String,
+    pub state: ParticipantState,
+    pub tracks: Vec<TrackView>,
+    /// Increases with every change of this participant.
+    pub version: u32,
+    pub joined_at_ms: i64,
+    pub permission: Permission,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrackView {
+    pub sid: String,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    pub name: String,
+    pub muted: bool,
+    pub width: u32,
+    pub height: u32,
+    /// `audio/opus`, `video/VP8`, or empty before media was negotiated.
+    pub mime_type: String,
+    pub mid: String,
+    pub simulcast: bool,
+    pub stream: String,
+}

@@ -1,0 +1,52 @@
+//! Building str0m peer connections the way every vroom connection is configured.
+
+use std::time::Instant;
+
+use str0m::change::SdpApi;
+use str0m::channel::{ChannelConfig, Reliability};
+use str0m::media::MediaKind;
+use str0m::{Candidate, Rtc};
+
+use crate::data::DataKind;
+use crate::model::TrackKind;
+
+/// A peer connection: ICE-lite (the server has a reachable address, the browser does the
+/// checks), one host candidate (the worker's UDP address), Opus and VP8 only (the codecs
+/// advertised in `JoinResponse.enabled_publish_codecs`).
+pub fn new_rtc(now: Instant, host: std::net::SocketAddr) -> Result<Rtc, str0m::RtcError> {
+    let mut rtc = Rtc::builder().set_ice_lite(true).clear_codecs().enable_opus(true, false).enable_vp8(true).build(now);
+    let candidate = Candidate::host(host, "udp").map_err(str0m::RtcError::Ice)?;
+    rtc.add_local_candidate(candidate);
+    Ok(rtc)
+}
+
+/// Adds the server-created `_reliable` (ordered) and `_lossy` (unordered, no retransmits)
+/// channels LiveKit clients adopt on their subscriber connection.
+pub fn add_data_channels(api: &mut SdpApi<'_>) {
+    for kind in [DataKind::Reliable, DataKind::Lossy] {
+        let (ordered, reliability) = match kind {
+            DataKind::Reliable => (true, Reliability::Reliable),
+            DataKind::Lossy => (false, Reliability::MaxRetransmits { retransmits: 0 }),
+        };
+        api.add_channel_with_config(ChannelConfig {
+            label: kind.label().to_owned(),
+            ordered,
+            reliability,
+            ..Default::default()
+        });
+    }
+}
+
+pub fn media_kind(kind: TrackKind) -> MediaKind {
+    match kind {
+        TrackKind::Audio => MediaKind::Audio,
+        TrackKind::Video => MediaKind::Video,
+    }
+}
+
+pub fn track_kind(kind: MediaKind) -> TrackKind {
+    match kind {
+        MediaKind::Audio => TrackKind::Audio,
+        MediaKind::Video => TrackKind::Video,
+    }
+}

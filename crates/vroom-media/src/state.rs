@@ -1,0 +1,550 @@
+//! Rooms, participants, publications and subscriptions as plain state.
+//!
+//! No sockets, no clocks, no WebRTC: every method is a state transition that the caller
+//! ([`crate::sfu::Sfu`]) turns into peer-connection work and events. That keeps the rules
+//! (who sees whom, who subscribes to what, what a version bump is) unit-testable.
+
+use std::collections::HashMap;
+
+use str0m::media::{Mid, Rid};
+
+use crate::ids::new_id;
+use crate::model::*;
+
+/// A track a participant announced (`AddTrack`) and, once its media section was negotiated,
+/// publishes.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub sid: String,
+    pub cid: String,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    pub name: String,
+    pub muted: bool,
+    pub width: u32,
+    pub height: u32,
+    pub stream: String,
+    /// Set when the publisher's offer carried this track.
+    pub media: Option<PublishedMedia>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishedMedia {
+    pub mid: Mid,
+    pub mime_type: &'static str,
+    /// Simulcast layers, lowest first (empty without simulcast).
+    pub rids: Vec<Rid>,
+}
+
+/// Negotiation state of one forwarded track on a subscriber connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionState {
+    /// Wanted, not yet in an offer.
+    ToOpen,
+    /// In an offer that awaits the answer.
+    Negotiating(Mid),
+    /// Media flows on this mid.
+    Open(Mid),
+    /// To be removed in the next offer.
+    ToStop(Mid),
+    /// Removed in an offer that awaits the answer.
+    Stopping(Mid),
+}
+
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub publisher: ParticipantKey,
+    pub track_sid: String,
+    pub kind: TrackKind,
+    pub state: SubscriptionState,
+}
+
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub key: ParticipantKey,
+    pub room: String,
+    pub sid: String,
+    pub identity: String,
+    pub name: String,
+    pub metadata: String,
+    pub permission: Permission,
+    pub state: ParticipantState,
+    pub version: u32,
+    pub joined_at_ms: i64,
+    pub auto_subscribe: bool,
+    pub publications: Vec<Publication>,
+    pub subscriptions: Vec<Subscription>,
+    /// Highest reliable data sequence seen from this participant (duplicates are dropped).
+    pub last_data_sequence: u32,
+}
+
+impl Participant {
+    pub fn view(&self) -> ParticipantView {
+        ParticipantView {
+            sid: self.sid.clone(),
+            identity: self.identity.clone(),
+            name: self.name.clone(),
+            metadata: self.metadata.clone(),
+            state: self.state,
+            tracks: self.publications.iter().filter(|p| p.media.is_some()).map(Publication::view).collect(),
+            version: self.version,
+            joined_at_ms: self.joined_at_ms,
+            permission: self.permission,
+        }
+    }
+
+    pub fn publication_by_mid(&self, mid: Mid) -> Option<&Publication> {
+        self.publications.iter().find(|p| p.media.as_ref().is_some_and(|m| m.mid == mid))
+    }
+
+    fn bump(&mut self) {
+        self.version += 1;
+    }
+}
+
+impl Publication {
+    pub fn view(&self) -> TrackView {
+        TrackView {
+            sid: self.sid.clone(),
+            kind: self.kind,
+            source: self.source,
+            name: self.name.clone(),
+            muted: self.muted,
+            width: self.width,
+            height: self.height,
+            mime_type: self.media.as_ref().map(|m| m.mime_type.to_owned()).unwrap_or_default(),
+            mid: self.media.as_ref().map(|m| m.mid.to_string()).unwrap_or_default(),
+            simulcast: self.media.as_ref().is_some_and(|m| m.rids.len() > 1),
+            stream: self.stream.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Room {
+    pub sid: String,
+    pub name: String,
+    pub created_at_ms: i64,
+    /// Members in join order.
+    pub members: Vec<ParticipantKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("unknown participant")]
+    UnknownParticipant,
+    #[error("not allowed to publish")]
+    NotAllowed,
+    #[error("too many tracks")]
+    TooManyTracks,
+}
+
+/// Most tracks one participant may announce (a client sends a handful).
+pub const MAX_PUBLICATIONS: usize = 16;
+
+/// All rooms of one media worker.
+#[derive(Debug, Default)]
+pub struct Rooms {
+    rooms: HashMap<String, Room>,
+    participants: HashMap<ParticipantKey, Participant>,
+}
+
+impl Rooms {
+    pub fn participant(&self, key: ParticipantKey) -> Option<&Participant> {
+        self.participants.get(&key)
+    }
+
+    pub fn participant_mut(&mut self, key: ParticipantKey) -> Option<&mut Participant> {
+        self.participants.get_mut(&key)
+    }
+
+    pub fn room(&self, name: &str) -> Option<&Room> {
+        self.rooms.get(name)
+    }
+
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// The member of `room` with this identity, if any (a rejoin evicts it first).
+    pub fn find_identity(&self, room: &str, identity: &str) -> Option<ParticipantKey> {
+        let room = self.rooms.get(room)?;
+        room.members.iter().copied().find(|k| self.participants.get(k).is_some_and(|p| p.identity == identity))
+    }
+
+    /// Adds a participant (creating the room) and subscribes it, if it auto-subscribes, to
+    /// every published track of the others. The caller evicts a duplicate identity first.
+    pub fn join(&mut self, key: ParticipantKey, req: JoinRequest, now_ms: i64) -> JoinInfo {
+        let room = self.rooms.entry(req.room.clone()).or_insert_with(|| Room {
+            sid: new_id("RM_"),
+            name: req.room.clone(),
+            created_at_ms: now_ms,
+            members: Vec::new(),
+        });
+        room.members.push(key);
+        let mut participant = Participant {
+            key,
+            room: req.room.clone(),
+            sid: new_id("PA_"),
+            identity: req.identity,
+            name: req.name,
+            metadata: req.metadata,
+            permission: req.permission,
+            state: ParticipantState::Joined,
+            version: 1,
+            joined_at_ms: now_ms,
+            auto_subscribe: req.auto_subscribe,
+            publications: Vec::new(),
+            subscriptions: Vec::new(),
+            last_data_sequence: 0,
+        };
+        let others: Vec<&Participant> =
+            room.members.iter().filter(|k| **k != key).filter_map(|k| self.participants.get(k)).collect();
+        if participant.auto_subscribe && participant.permission.can_subscribe {
+            for other in others.iter().filter(|o| !o.permission.hidden) {
+                for publication in other.publications.iter().filter(|p| p.media.is_some()) {
+                    participant.subscriptions.push(Subscription {
+                        publisher: other.key,
+                        track_sid: publication.sid.clone(),
+                        kind: publication.kind,
+                        state: SubscriptionState::ToOpen,
+                    });
+                }
+            }
+        }
+        let others = others.iter().filter(|p| !p.permission.hidden).map(|p| p.view()).collect();
+        let participant_view = participant.view();
+        self.participants.insert(key, participant);
+        JoinInfo { room: self.room_view(&req.room), participant: participant_view, others }
+    }
+
+    /// The other participants of `key`'s room (including hidden ones).
+    pub fn others(&self, key: ParticipantKey) -> impl Iterator<Item = &Participant> {
+        let room = self.participants.get(&key).and_then(|p| self.rooms.get(&p.room));
+        room.into_iter()
+            .flat_map(|r| r.members.iter())
+            .filter(move |k| **k != key)
+            .filter_map(|k| self.participants.get(k))
+    }
+
+    /// Keys of the participants that should hear about changes of `key` (everyone else in
+    /// the room, unless `key` is hidden).
+    pub fn audience(&self, key: ParticipantKey) -> Vec<ParticipantKey> {
+        match self.participants.get(&key) {
+            Some(p) if !p.permission.hidden => self.others(key).map(|p| p.key).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn room_view(&self, name: &str) -> RoomView {
+        let Some(room) = self.rooms.get(name) else {
+            return RoomView {
+                sid: String::new(),
+                name: name.to_owned(),
+                created_at_ms: 0,
+                num_participants: 0,
+                num_publishers: 0,
+            };
+        };
+        let members = room.members.iter().filter_map(|k| self.participants.get(k)).filter(|p| !p.permission.hidden);
+        let (mut participants, mut publishers) = (0, 0);
+        for p in members {
+            participants += 1;
+            if p.publications.iter().any(|t| t.media.is_some()) {
+                publishers += 1;
+            }
+        }
+        RoomView {
+            sid: room.sid.clone(),
+            name: room.name.clone(),
+            created_at_ms: room.created_at_ms,
+            num_participants: participants,
+            num_publishers: publishers,
+        }
+    }
+
+    /// Records an announced track; announcing the same `cid` twice returns the same track.
+    pub fn add_track(&mut self, key: ParticipantKey, track: AddTrack) -> Result<TrackView, StateError> {
+        let p = self.participants.get_mut(&key).ok_or(StateError::UnknownParticipant)?;
+        if !p.permission.can_publish {
+            return Err(StateError::NotAllowed);
+        }
+        if let Some(existing) = p.publications.iter().find(|t| t.cid == track.cid) {
+            return Ok(existing.view());
+        }
+        if p.publications.len() >= MAX_PUBLICATIONS {
+            return Err(StateError::TooManyTracks);
+        }
+        let letter = match (track.kind, track.source) {
+            (TrackKind::Audio, TrackSource::ScreenShareAudio) => "As",
+            (TrackKind::Audio, _) => "AM",
+            (TrackKind::Video, TrackSource::ScreenShare) => "VS",
+            (TrackKind::Video, _) => "VC",
+        };
+        let publication = Publication {
+            sid: new_id(&format!("TR_{letter}")),
+            cid: track.cid,
+            kind: track.kind,
+            source: track.source,
+            name: track.name,
+            muted: track.muted,
+            width: track.width,
+            height: track.height,
+            stream: track.stream,
+            media: None,
+        };
+        let view = publication.view();
+        p.publications.push(publication);
+        Ok(view)
+    }
+
+    /// The publisher's offer carried a new media section: bind it to the announced track
+    /// (by msid track id = cid, else the oldest unbound track of that kind), bump the
+    /// version and subscribe every auto-subscribing member. Returns the track sid and the
+    /// new subscribers, or `None` when no announced track matches.
+    pub fn media_added(
+        &mut self,
+        key: ParticipantKey,
+        mid: Mid,
+        kind: TrackKind,
+        msid_track: &str,
+        mime_type: &'static str,
+        rids: Vec<Rid>,
+    ) -> Option<(String, Vec<ParticipantKey>)> {
+        let p = self.participants.get_mut(&key)?;
+        let unbound = |t: &&mut Publication| t.media.is_none() && t.kind == kind;
+        let index = p
+            .publications
+            .iter_mut()
+            .position(|t| t.media.is_none() && t.kind == kind && t.cid == msid_track)
+            .or_else(|| p.publications.iter_mut().position(|t| unbound(&t)))?;
+        let publication = &mut p.publications[index];
+        publication.media = Some(PublishedMedia { mid, mime_type, rids });
+        let sid = publication.sid.clone();
+        p.bump();
+        let room = p.room.clone();
+        let hidden = p.permission.hidden;
+        let mut subscribers = Vec::new();
+        let members = self.rooms.get(&room).map(|r| r.members.clone()).unwrap_or_default();
+        for other in members.into_iter().filter(|k| *k != key) {
+            let Some(o) = self.participants.get_mut(&other) else { continue };
+            if hidden || !o.auto_subscribe || !o.permission.can_subscribe {
+                continue;
+            }
+            o.subscriptions.push(Subscription {
+                publisher: key,
+                track_sid: sid.clone(),
+                kind,
+                state: SubscriptionState::ToOpen,
+            });
+            subscribers.push(other);
+        }
+        Some((sid, subscribers))
+    }
+
+    /// Marks the participant connected (its subscriber connection is up); true if changed.
+    pub fn set_active(&mut self, key: ParticipantKey) -> bool {
+        match self.participants.get_mut(&key) {
+            Some(p) if p.state == ParticipantState::Joined => {
+                p.state = ParticipantState::Active;
+                p.bump();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Mutes or unmutes one of `key`'s tracks; true if something changed.
+    pub fn set_muted(&mut self, key: ParticipantKey, track_sid: &str, muted: bool) -> bool {
+        let Some(p) = self.participants.get_mut(&key) else { return false };
+        let Some(t) = p.publications.iter_mut().find(|t| t.sid == track_sid) else { return false };
+        if t.muted == muted {
+            return false;
+        }
+        t.muted = muted;
+        p.bump();
+        true
+    }
+
+    /// Removes a participant: its subscribers' subscriptions to its tracks are marked for
+    /// removal. Returns its final (DISCONNECTED) state and the subscribers that must
+    /// renegotiate. Deletes the room when it becomes empty.
+    pub fn leave(&mut self, key: ParticipantKey) -> Option<(Participant, Vec<ParticipantKey>)> {
+        let mut gone = self.participants.remove(&key)?;
+        gone.state = ParticipantState::Disconnected;
+        gone.bump();
+        let mut affected = Vec::new();
+        if let Some(room) = self.rooms.get_mut(&gone.room) {
+            room.members.retain(|k| *k != key);
+            for member in &room.members {
+                let Some(p) = self.participants.get_mut(member) else { continue };
+                let before = p.subscriptions.len();
+                let mut changed = false;
+                p.subscriptions.retain_mut(|s| {
+                    if s.publisher != key {
+                        return true;
+                    }
+                    changed = true;
+                    match s.state {
+                        SubscriptionState::ToOpen => false,
+                        SubscriptionState::Negotiating(mid) | SubscriptionState::Open(mid) => {
+                            s.state = SubscriptionState::ToStop(mid);
+                            true
+                        }
+                        SubscriptionState::ToStop(_) | SubscriptionState::Stopping(_) => true,
+                    }
+                });
+                if changed || before != p.subscriptions.len() {
+                    affected.push(*member);
+                }
+            }
+            if room.members.is_empty() {
+                self.rooms.remove(&gone.room);
+            }
+        }
+        Some((gone, affected))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn perm() -> Permission {
+        Permission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false }
+    }
+
+    fn req(room: &str, identity: &str) -> JoinRequest {
+        JoinRequest {
+            room: room.into(),
+            identity: identity.into(),
+            name: identity.to_uppercase(),
+            metadata: "{}".into(),
+            permission: perm(),
+            auto_subscribe: true,
+        }
+    }
+
+    fn track(cid: &str, kind: TrackKind) -> AddTrack {
+        AddTrack {
+            cid: cid.into(),
+            name: String::new(),
+            kind,
+            source: if kind == TrackKind::Audio { TrackSource::Microphone } else { TrackSource::Camera },
+            width: 640,
+            height: 480,
+            muted: false,
+            stream: String::new(),
+        }
+    }
+
+    const A: ParticipantKey = ParticipantKey(1);
+    const B: ParticipantKey = ParticipantKey(2);
+
+    #[test]
+    fn join_creates_room_and_lists_others() {
+        let mut rooms = Rooms::default();
+        let a = rooms.join(A, req("r", "alice"), 10);
+        assert!(a.room.sid.starts_with("RM_"));
+        assert!(a.participant.sid.starts_with("PA_"));
+        assert!(a.others.is_empty());
+        assert_eq!(a.room.num_participants, 1);
+        let b = rooms.join(B, req("r", "bob"), 20);
+        assert_eq!(b.room.sid, a.room.sid);
+        assert_eq!(b.others.len(), 1);
+        assert_eq!(b.others[0].identity, "alice");
+        assert_eq!(rooms.find_identity("r", "bob"), Some(B));
+        assert_eq!(rooms.audience(A), vec![B]);
+    }
+
+    #[test]
+    fn publishing_binds_by_cid_and_subscribes_others() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        rooms.join(B, req("r", "bob"), 0);
+        let mic = rooms.add_track(A, track("mic", TrackKind::Audio)).unwrap();
+        let cam = rooms.add_track(A, track("cam", TrackKind::Video)).unwrap();
+        assert!(mic.sid.starts_with("TR_AM") && cam.sid.starts_with("TR_VC"));
+        // The same cid again is the same track.
+        assert_eq!(rooms.add_track(A, track("cam", TrackKind::Video)).unwrap().sid, cam.sid);
+        // Not visible before media is negotiated.
+        assert!(rooms.participant(A).unwrap().view().tracks.is_empty());
+        let v0 = rooms.participant(A).unwrap().version;
+        let (sid, subs) = rooms.media_added(A, Mid::from("1"), TrackKind::Video, "cam", "video/VP8", vec![]).unwrap();
+        assert_eq!(sid, cam.sid);
+        assert_eq!(subs, vec![B]);
+        let view = rooms.participant(A).unwrap().view();
+        assert_eq!(view.tracks.len(), 1);
+        assert_eq!(view.tracks[0].mime_type, "video/VP8");
+        assert!(view.version > v0);
+        let sub = &rooms.participant(B).unwrap().subscriptions[0];
+        assert_eq!(
+            (sub.publisher, sub.track_sid.as_str(), sub.state),
+            (A, cam.sid.as_str(), SubscriptionState::ToOpen)
+        );
+        // Unknown msid falls back to the oldest unbound track of the kind.
+        let (sid, _) = rooms.media_added(A, Mid::from("0"), TrackKind::Audio, "zzz", "audio/opus", vec![]).unwrap();
+        assert_eq!(sid, mic.sid);
+        assert!(rooms.media_added(A, Mid::from("2"), TrackKind::Audio, "x", "audio/opus", vec![]).is_none());
+    }
+
+    #[test]
+    fn late_joiner_subscribes_to_existing_tracks() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        rooms.add_track(A, track("cam", TrackKind::Video)).unwrap();
+        rooms.media_added(A, Mid::from("0"), TrackKind::Video, "cam", "video/VP8", vec![]).unwrap();
+        let info = rooms.join(B, req("r", "bob"), 0);
+        assert_eq!(info.others[0].tracks.len(), 1);
+        assert_eq!(info.room.num_publishers, 1);
+        assert_eq!(rooms.participant(B).unwrap().subscriptions.len(), 1);
+    }
+
+    #[test]
+    fn permissions_and_hidden_participants() {
+        let mut rooms = Rooms::default();
+        let mut watcher = req("r", "watcher");
+        watcher.permission.hidden = true;
+        watcher.permission.can_publish = false;
+        rooms.join(A, watcher, 0);
+        assert_eq!(rooms.add_track(A, track("c", TrackKind::Video)).unwrap_err(), StateError::NotAllowed);
+        let b = rooms.join(B, req("r", "bob"), 0);
+        assert!(b.others.is_empty(), "hidden participants are not listed");
+        assert_eq!(b.room.num_participants, 1);
+        assert!(rooms.audience(A).is_empty());
+        assert_eq!(
+            rooms.add_track(ParticipantKey(9), track("c", TrackKind::Video)).unwrap_err(),
+            StateError::UnknownParticipant
+        );
+    }
+
+    #[test]
+    fn leave_marks_subscriptions_for_removal_and_drops_empty_rooms() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        rooms.join(B, req("r", "bob"), 0);
+        rooms.add_track(A, track("cam", TrackKind::Video)).unwrap();
+        rooms.media_added(A, Mid::from("0"), TrackKind::Video, "cam", "video/VP8", vec![]).unwrap();
+        rooms.participant_mut(B).unwrap().subscriptions[0].state = SubscriptionState::Open(Mid::from("3"));
+        let (gone, affected) = rooms.leave(A).unwrap();
+        assert_eq!(gone.state, ParticipantState::Disconnected);
+        assert_eq!(affected, vec![B]);
+        assert_eq!(rooms.participant(B).unwrap().subscriptions[0].state, SubscriptionState::ToStop(Mid::from("3")));
+        assert!(rooms.leave(A).is_none());
+        rooms.leave(B).unwrap();
+        assert_eq!(rooms.room_count(), 0);
+    }
+
+    #[test]
+    fn mute_and_active_bump_versions_once() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        let t = rooms.add_track(A, track("mic", TrackKind::Audio)).unwrap();
+        let v = rooms.participant(A).unwrap().version;
+        assert!(rooms.set_muted(A, &t.sid, true));
+        assert!(!rooms.set_muted(A, &t.sid, true));
+        assert!(rooms.set_active(A));
+        assert!(!rooms.set_active(A));
+        assert_eq!(rooms.participant(A).unwrap().version, v + 2);
+    }
+}

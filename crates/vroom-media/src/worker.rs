@@ -1,0 +1,167 @@
+//! The I/O shell around [`Sfu`]: one thread, one UDP socket, one command channel.
+//!
+//! The loop: apply queued commands, read datagrams until the earliest peer timeout (capped
+//! so commands are picked up within a few milliseconds), then drive due timeouts. Events go
+//! straight to each participant's signalling session over its own unbounded channel, so
+//! the worker never waits on signalling.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{debug, info, warn};
+
+use crate::model::*;
+use crate::sfu::{Sfu, Sink};
+
+/// Longest the worker sleeps in `recv` before looking at its command channel again.
+const COMMAND_LATENCY: Duration = Duration::from_millis(5);
+/// Largest datagram read (WebRTC keeps packets under the MTU).
+const RECV_BUFFER: usize = 2048;
+/// Datagrams handled before commands and timeouts get a turn.
+const RECV_BATCH: usize = 64;
+
+/// Where a worker listens and what address it announces.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Socket address to bind, e.g. `0.0.0.0:7882` (port 0 = ephemeral).
+    pub bind: SocketAddr,
+    /// IP clients reach this node at (the ICE host candidate's address).
+    pub node_ip: std::net::IpAddr,
+}
+
+enum WorkerCommand {
+    Join { key: ParticipantKey, request: JoinRequest, events: UnboundedSender<MediaEvent> },
+    Participant { key: ParticipantKey, command: Command },
+}
+
+/// The media server, as seen by signalling: cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct MediaHandle {
+    commands: Sender<WorkerCommand>,
+    next_key: Arc<AtomicU64>,
+    udp_addr: SocketAddr,
+}
+
+/// The media worker stopped (the process is shutting down).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the media server is not running")]
+pub struct MediaGone;
+
+impl MediaHandle {
+    /// Asks to join; the answer (`Joined`) and everything after arrive on `events`.
+    pub fn join(&self, request: JoinRequest, events: UnboundedSender<MediaEvent>) -> Result<ParticipantKey, MediaGone> {
+        let key = ParticipantKey(self.next_key.fetch_add(1, Ordering::Relaxed));
+        self.commands.send(WorkerCommand::Join { key, request, events }).map_err(|_| MediaGone)?;
+        Ok(key)
+    }
+
+    pub fn send(&self, key: ParticipantKey, command: Command) -> Result<(), MediaGone> {
+        self.commands.send(WorkerCommand::Participant { key, command }).map_err(|_| MediaGone)
+    }
+
+    /// The address announced to clients (node IP and the bound port).
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+}
+
+/// Binds the socket and starts the worker thread. The thread ends when every
+/// [`MediaHandle`] is dropped.
+pub fn start_worker(config: WorkerConfig) -> std::io::Result<MediaHandle> {
+    let socket = UdpSocket::bind(config.bind)?;
+    let port = socket.local_addr()?.port();
+    let host = SocketAddr::new(config.node_ip, port);
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new().name("vroom-media-0".into()).spawn(move || run(socket, host, rx))?;
+    info!(udp = %host, "media worker started");
+    Ok(MediaHandle { commands: tx, next_key: Arc::new(AtomicU64::new(1)), udp_addr: host })
+}
+
+struct SocketSink<'a> {
+    socket: &'a UdpSocket,
+    sessions: &'a mut HashMap<ParticipantKey, UnboundedSender<MediaEvent>>,
+}
+
+impl Sink for SocketSink<'_> {
+    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
+        if let Err(e) = self.socket.send_to(data, to) {
+            debug!(%to, error = %e, "UDP send failed");
+        }
+    }
+
+    fn event(&mut self, to: ParticipantKey, event: MediaEvent) {
+        let removed = matches!(event, MediaEvent::Removed(_));
+        if let Some(tx) = self.sessions.get(&to) {
+            let _ = tx.send(event);
+        }
+        if removed {
+            self.sessions.remove(&to);
+        }
+    }
+}
+
+fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>) {
+    let start = Instant::now();
+    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let mut sfu = Sfu::new(host, start, unix_ms);
+    let mut sessions: HashMap<ParticipantKey, UnboundedSender<MediaEvent>> = HashMap::new();
+    let mut buf = vec![0u8; RECV_BUFFER];
+    loop {
+        loop {
+            let command = match commands.try_recv() {
+                Ok(c) => c,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    info!("media worker stopping");
+                    return;
+                }
+            };
+            let now = Instant::now();
+            let mut sink = SocketSink { socket: &socket, sessions: &mut sessions };
+            match command {
+                WorkerCommand::Join { key, request, events } => {
+                    sink.sessions.insert(key, events);
+                    sfu.join(now, key, request, &mut sink);
+                }
+                WorkerCommand::Participant { key, command } => {
+                    let leaving = matches!(command, Command::Leave);
+                    sfu.command(now, key, command, &mut sink);
+                    if leaving {
+                        sink.sessions.remove(&key);
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        let wait =
+            sfu.poll_timeout(now).saturating_duration_since(now).clamp(Duration::from_millis(1), COMMAND_LATENCY);
+        if let Err(e) = socket.set_read_timeout(Some(wait)) {
+            warn!(error = %e, "cannot set the socket timeout");
+        }
+        for _ in 0..RECV_BATCH {
+            match socket.recv_from(&mut buf) {
+                Ok((n, source)) => {
+                    let mut sink = SocketSink { socket: &socket, sessions: &mut sessions };
+                    sfu.handle_receive(Instant::now(), source, &buf[..n], &mut sink);
+                    // Later reads in this batch must not block.
+                    let _ = socket.set_nonblocking(true);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+                Err(e) => {
+                    // ICMP errors surface here on some systems; they concern one peer.
+                    debug!(error = %e, "UDP receive error");
+                    break;
+                }
+            }
+        }
+        let _ = socket.set_nonblocking(false);
+        let mut sink = SocketSink { socket: &socket, sessions: &mut sessions };
+        sfu.handle_timeout(Instant::now(), &mut sink);
+    }
+}

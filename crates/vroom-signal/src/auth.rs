@@ -1,0 +1,215 @@
+//! LiveKit access tokens: where they are found, how they are verified, what they grant.
+//!
+//! Tokens are HS256 JWTs whose `iss` is the media API key. The claims are read leniently
+//! (every field optional, LiveKit's grant defaults applied) so tokens minted by LiveKit's
+//! own server SDKs work as well as vroom's.
+
+use axum::http::{HeaderMap, StatusCode, header};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use serde::Deserialize;
+use vroom_media::{JoinRequest, Permission};
+
+/// Longest identity or room name accepted.
+const MAX_NAME: usize = 256;
+/// Largest metadata accepted from a token.
+const MAX_METADATA: usize = 64 * 1024;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Claims {
+    iss: String,
+    sub: String,
+    name: String,
+    metadata: String,
+    video: Option<Grant>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Grant {
+    room: String,
+    room_join: bool,
+    can_publish: Option<bool>,
+    can_subscribe: Option<bool>,
+    can_publish_data: Option<bool>,
+    hidden: bool,
+}
+
+/// A refusal, as an HTTP status and a plain-text reason (what `/rtc/validate` returns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub status: StatusCode,
+    pub reason: String,
+}
+
+impl Refused {
+    pub fn new(status: StatusCode, reason: impl Into<String>) -> Self {
+        Self { status, reason: reason.into() }
+    }
+}
+
+/// Verifies tokens against one API key and secret.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    api_key: String,
+    key: DecodingKey,
+}
+
+impl TokenVerifier {
+    pub fn new(api_key: &str, api_secret: &str) -> Self {
+        Self { api_key: api_key.to_owned(), key: DecodingKey::from_secret(api_secret.as_bytes()) }
+    }
+
+    /// Checks the token and turns its grant into a join request (without client options).
+    pub fn verify(&self, token: &str) -> Result<JoinRequest, Refused> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 60;
+        validation.set_required_spec_claims(&["exp"]);
+        let claims = match jsonwebtoken::decode::<Claims>(token, &self.key, &validation) {
+            Ok(data) => data.claims,
+            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
+                return Err(Refused::new(StatusCode::UNAUTHORIZED, "invalid authorization token: token is expired"));
+            }
+            Err(_) => return Err(Refused::new(StatusCode::UNAUTHORIZED, "invalid authorization token")),
+        };
+        if claims.iss != self.api_key {
+            return Err(Refused::new(StatusCode::UNAUTHORIZED, "invalid API key"));
+        }
+        let grant = claims.video.unwrap_or_default();
+        if !grant.room_join {
+            return Err(Refused::new(StatusCode::UNAUTHORIZED, "permissions denied"));
+        }
+        if claims.sub.is_empty() || claims.sub.len() > MAX_NAME {
+            return Err(Refused::new(StatusCode::BAD_REQUEST, "identity is missing or too long"));
+        }
+        if grant.room.is_empty() || grant.room.len() > MAX_NAME {
+            return Err(Refused::new(StatusCode::BAD_REQUEST, "room name is missing or too long"));
+        }
+        if claims.metadata.len() > MAX_METADATA {
+            return Err(Refused::new(StatusCode::BAD_REQUEST, "metadata is too large"));
+        }
+        let can_publish = grant.can_publish.unwrap_or(true);
+        Ok(JoinRequest {
+            room: grant.room,
+            identity: claims.sub,
+            name: claims.name,
+            metadata: claims.metadata,
+            permission: Permission {
+                can_publish,
+                can_subscribe: grant.can_subscribe.unwrap_or(true),
+                can_publish_data: grant.can_publish_data.unwrap_or(can_publish),
+                hidden: grant.hidden,
+            },
+            auto_subscribe: true,
+        })
+    }
+}
+
+/// The token of a request: the `access_token` query parameter or an `Authorization: Bearer`
+/// header (native SDKs use the header).
+pub fn find_token<'a>(query: Option<&'a str>, headers: &'a HeaderMap) -> Result<&'a str, Refused> {
+    if let Some(token) = query.filter(|t| !t.is_empty()) {
+        return Ok(token);
+    }
+    match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        Some(Ok(value)) => value
+            .strip_prefix("Bearer ")
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Refused::new(StatusCode::UNAUTHORIZED, "invalid authorization header")),
+        Some(Err(_)) => Err(Refused::new(StatusCode::UNAUTHORIZED, "invalid authorization header")),
+        None => Err(Refused::new(StatusCode::UNAUTHORIZED, "no authorization token")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+    use std::time::Duration;
+    use vroom_platform::token::{MediaTokenClaims, TokenKeys, VideoGrant};
+
+    fn now() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    }
+
+    fn sign(claims: serde_json::Value, secret: &str) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+            .unwrap()
+    }
+
+    #[test]
+    fn tokens_minted_by_the_platform_verify() {
+        let keys = TokenKeys::new("member", "mk", "ms", Duration::from_secs(60));
+        let token = keys
+            .mint_media_token(&MediaTokenClaims {
+                iss: "mk".into(),
+                sub: "alice".into(),
+                name: "Alice".into(),
+                nbf: now(),
+                exp: now() + 60,
+                jti: "j".into(),
+                video: VideoGrant {
+                    room: "room-uuid".into(),
+                    room_join: true,
+                    can_publish: true,
+                    can_subscribe: true,
+                    can_publish_data: true,
+                    hidden: false,
+                },
+                metadata: "{\"memberId\":1}".into(),
+            })
+            .unwrap();
+        let join = TokenVerifier::new("mk", "ms").verify(&token).unwrap();
+        assert_eq!((join.room.as_str(), join.identity.as_str(), join.name.as_str()), ("room-uuid", "alice", "Alice"));
+        assert_eq!(join.metadata, "{\"memberId\":1}");
+        assert!(join.permission.can_publish && join.permission.can_subscribe && !join.permission.hidden);
+    }
+
+    #[test]
+    fn grant_defaults_follow_livekit() {
+        let t = sign(
+            json!({"iss": "mk", "sub": "a", "exp": now() + 60, "video": {"roomJoin": true, "room": "r", "canPublish": false}}),
+            "ms",
+        );
+        let p = TokenVerifier::new("mk", "ms").verify(&t).unwrap().permission;
+        assert!(!p.can_publish && p.can_subscribe && !p.can_publish_data);
+    }
+
+    #[test]
+    fn bad_tokens_are_refused_with_a_reason() {
+        let v = TokenVerifier::new("mk", "ms");
+        let status = |t: &str| v.verify(t).unwrap_err();
+        assert_eq!(status("garbage").status, StatusCode::UNAUTHORIZED);
+        let other_secret =
+            sign(json!({"iss": "mk", "sub": "a", "exp": now() + 60, "video": {"roomJoin": true, "room": "r"}}), "x");
+        assert_eq!(status(&other_secret).reason, "invalid authorization token");
+        let expired =
+            sign(json!({"iss": "mk", "sub": "a", "exp": now() - 3600, "video": {"roomJoin": true, "room": "r"}}), "ms");
+        assert!(status(&expired).reason.contains("expired"));
+        let no_exp = sign(json!({"iss": "mk", "sub": "a", "video": {"roomJoin": true, "room": "r"}}), "ms");
+        assert_eq!(status(&no_exp).status, StatusCode::UNAUTHORIZED);
+        let wrong_key = sign(
+            json!({"iss": "other", "sub": "a", "exp": now() + 60, "video": {"roomJoin": true, "room": "r"}}),
+            "ms",
+        );
+        assert_eq!(status(&wrong_key).reason, "invalid API key");
+        let no_join = sign(json!({"iss": "mk", "sub": "a", "exp": now() + 60, "video": {"room": "r"}}), "ms");
+        assert_eq!(status(&no_join).reason, "permissions denied");
+        let no_identity = sign(json!({"iss": "mk", "exp": now() + 60, "video": {"roomJoin": true, "room": "r"}}), "ms");
+        assert_eq!(status(&no_identity).status, StatusCode::BAD_REQUEST);
+        let no_room = sign(json!({"iss": "mk", "sub": "a", "exp": now() + 60, "video": {"roomJoin": true}}), "ms");
+        assert_eq!(status(&no_room).status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn token_comes_from_query_or_bearer_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(find_token(Some("q"), &headers).unwrap(), "q");
+        assert!(find_token(None, &headers).is_err());
+        headers.insert(header::AUTHORIZATION, "Bearer h".parse().unwrap());
+        assert_eq!(find_token(None, &headers).unwrap(), "h");
+        headers.insert(header::AUTHORIZATION, "Basic h".parse().unwrap());
+        assert_eq!(find_token(None, &headers).unwrap_err().status, StatusCode::UNAUTHORIZED);
+    }
+}

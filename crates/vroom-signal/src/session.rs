@@ -1,0 +1,329 @@
+//! One `/rtc` WebSocket: LiveKit `SignalRequest`s in, media commands out; media events in,
+//! `SignalResponse`s out. Holds no media state: the worker's events are the truth.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use futures_util::{SinkExt, StreamExt};
+use livekit_protocol as lk;
+use livekit_protocol::{signal_request, signal_response};
+use prost::Message as _;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+use vroom_media::{AddTrack, Command, JoinRequest, MediaEvent, MediaHandle, PeerRole, RemovedReason, TrackKind};
+
+use crate::convert;
+
+/// Largest signalling message accepted (SDP of a busy connection is tens of kB).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// How long the media server may take to admit a participant.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// WebSocket-level keepalive (browsers answer pings themselves).
+const WS_PING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// What one client message asks for.
+#[derive(Debug)]
+pub enum Action {
+    Media(Command),
+    Reply(Box<signal_response::Message>),
+    Leave,
+    Ignore,
+}
+
+/// Why the session closes the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Decodes one binary frame and decides what to do; never panics on input.
+pub fn handle_request(bytes: &[u8]) -> Result<Action, CloseReason> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(CloseReason { code: close_code::SIZE, reason: "signal message too large" });
+    }
+    let request = lk::SignalRequest::decode(bytes)
+        .map_err(|_| CloseReason { code: close_code::INVALID, reason: "invalid signal message" })?;
+    let Some(message) = request.message else { return Ok(Action::Ignore) };
+    Ok(match message {
+        signal_request::Message::Offer(sd) => Action::Media(Command::PublisherOffer { sdp: sd.sdp, id: sd.id }),
+        signal_request::Message::Answer(sd) => Action::Media(Command::SubscriberAnswer { sdp: sd.sdp }),
+        signal_request::Message::Trickle(t) => match candidate_line(&t.candidate_init) {
+            Some(candidate) => {
+                let role = if t.target == lk::SignalTarget::Subscriber as i32 {
+                    PeerRole::Subscriber
+                } else {
+                    PeerRole::Publisher
+                };
+                Action::Media(Command::Trickle { role, candidate })
+            }
+            None => Action::Ignore,
+        },
+        signal_request::Message::AddTrack(t) => {
+            let kind = match lk::TrackType::try_from(t.r#type) {
+                Ok(lk::TrackType::Audio) => TrackKind::Audio,
+                Ok(lk::TrackType::Video) => TrackKind::Video,
+                _ => return Ok(Action::Ignore),
+            };
+            Action::Media(Command::AddTrack(AddTrack {
+                cid: t.cid,
+                name: t.name,
+                kind,
+                source: convert::track_source(t.source),
+                width: t.width,
+                height: t.height,
+                muted: t.muted,
+                stream: t.stream,
+            }))
+        }
+        signal_request::Message::Mute(m) => Action::Media(Command::Mute { track_sid: m.sid, muted: m.muted }),
+        signal_request::Message::Leave(_) => Action::Leave,
+        signal_request::Message::Ping(_) => Action::Reply(Box::new(signal_response::Message::Pong(now_ms()))),
+        signal_request::Message::PingReq(p) => Action::Reply(Box::new(signal_response::Message::PongResp(lk::Pong {
+            last_ping_timestamp: p.timestamp,
+            timestamp: now_ms(),
+        }))),
+        other => {
+            debug!(message = ?std::mem::discriminant(&other), "signal request not handled yet");
+            Action::Ignore
+        }
+    })
+}
+
+/// The `candidate` line of a JSON `RTCIceCandidateInit`.
+fn candidate_line(init: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(init).ok()?;
+    let line = value.get("candidate")?.as_str()?;
+    (!line.is_empty()).then(|| line.to_owned())
+}
+
+/// Turns a media event into the message for the client.
+pub fn response_for(event: MediaEvent, node_id: &str) -> signal_response::Message {
+    match event {
+        MediaEvent::Joined(info) => signal_response::Message::Join(convert::join_response(&info, node_id)),
+        MediaEvent::PublisherAnswer { sdp, id } => signal_response::Message::Answer(lk::SessionDescription {
+            r#type: "answer".into(),
+            sdp,
+            id,
+            ..Default::default()
+        }),
+        MediaEvent::SubscriberOffer { sdp, id } => signal_response::Message::Offer(lk::SessionDescription {
+            r#type: "offer".into(),
+            sdp,
+            id,
+            ..Default::default()
+        }),
+        MediaEvent::TrackPublished { cid, track } => {
+            signal_response::Message::TrackPublished(lk::TrackPublishedResponse {
+                cid,
+                track: Some(convert::track_info(&track)),
+            })
+        }
+        MediaEvent::ParticipantsChanged(views) => signal_response::Message::Update(lk::ParticipantUpdate {
+            participants: views.iter().map(convert::participant_info).collect(),
+        }),
+        MediaEvent::Removed(reason) => signal_response::Message::Leave(leave(match reason {
+            RemovedReason::DuplicateIdentity => lk::DisconnectReason::DuplicateIdentity,
+            RemovedReason::ServerShutdown => lk::DisconnectReason::ServerShutdown,
+        })),
+    }
+}
+
+fn leave(reason: lk::DisconnectReason) -> lk::LeaveRequest {
+    #[allow(deprecated)]
+    lk::LeaveRequest {
+        can_reconnect: false,
+        reason: reason as i32,
+        action: lk::leave_request::Action::Disconnect as i32,
+        regions: None,
+    }
+}
+
+fn encode(message: signal_response::Message) -> Message {
+    Message::Binary(lk::SignalResponse { message: Some(message) }.encode_to_vec().into())
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+/// Options the client passed in the query string.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    pub reconnect: bool,
+}
+
+/// Runs one signalling session to its end.
+pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, options: ClientOptions, node_id: String) {
+    let (mut tx, mut rx) = socket.split();
+    if options.reconnect {
+        // No resume: tell the client to reconnect fully.
+        let mut l = leave(lk::DisconnectReason::StateMismatch);
+        l.action = lk::leave_request::Action::Reconnect as i32;
+        let _ = tx.send(encode(signal_response::Message::Leave(l))).await;
+        let _ = tx.send(close(close_code::NORMAL, "resume is not supported")).await;
+        return;
+    }
+    let identity = join.identity.clone();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let Ok(key) = media.join(join, events_tx) else {
+        let _ = tx.send(encode(signal_response::Message::Leave(leave(lk::DisconnectReason::ServerShutdown)))).await;
+        let _ = tx.send(close(close_code::AWAY, "media server unavailable")).await;
+        return;
+    };
+    // The JoinResponse must be the first message.
+    match tokio::time::timeout(JOIN_TIMEOUT, events.recv()).await {
+        Ok(Some(event @ MediaEvent::Joined(_))) => {
+            if tx.send(encode(response_for(event, &node_id))).await.is_err() {
+                let _ = media.send(key, Command::Leave);
+                return;
+            }
+        }
+        other => {
+            warn!(%identity, ?other, "join did not complete");
+            let _ = media.send(key, Command::Leave);
+            let _ = tx.send(close(close_code::ERROR, "join failed")).await;
+            return;
+        }
+    }
+    let mut ping = tokio::time::interval(WS_PING_INTERVAL);
+    ping.tick().await;
+    let mut removed = false;
+    loop {
+        tokio::select! {
+            frame = rx.next() => {
+                let bytes = match frame {
+                    Some(Ok(Message::Binary(b))) => b,
+                    Some(Ok(Message::Text(_))) => {
+                        let _ = tx.send(close(close_code::UNSUPPORTED, "text frames are not supported")).await;
+                        break;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Err(e)) => {
+                        debug!(%identity, error = %e, "signal connection error");
+                        let _ = tx.send(close(close_code::POLICY, "invalid or oversized frame")).await;
+                        break;
+                    }
+                };
+                match handle_request(&bytes) {
+                    Ok(Action::Media(command)) => {
+                        if media.send(key, command).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(Action::Reply(message)) => {
+                        if tx.send(encode(*message)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(Action::Leave) => {
+                        let _ = tx.send(close(close_code::NORMAL, "bye")).await;
+                        break;
+                    }
+                    Ok(Action::Ignore) => {}
+                    Err(reason) => {
+                        info!(%identity, reason = reason.reason, "closing signal connection");
+                        let _ = tx.send(close(reason.code, reason.reason)).await;
+                        break;
+                    }
+                }
+            }
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                removed = matches!(event, MediaEvent::Removed(_));
+                if tx.send(encode(response_for(event, &node_id))).await.is_err() || removed {
+                    if removed {
+                        let _ = tx.send(close(close_code::NORMAL, "removed")).await;
+                    }
+                    break;
+                }
+            }
+            _ = ping.tick() => {
+                if tx.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if !removed {
+        let _ = media.send(key, Command::Leave);
+    }
+    debug!(%identity, "signal session ended");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(message: signal_request::Message) -> Vec<u8> {
+        lk::SignalRequest { message: Some(message) }.encode_to_vec()
+    }
+
+    #[test]
+    fn garbage_and_oversize_close_with_a_reason() {
+        assert_eq!(handle_request(&[0xff, 0xff, 0xff, 0x01]).unwrap_err().reason, "invalid signal message");
+        let big = vec![0u8; MAX_MESSAGE_BYTES + 1];
+        assert_eq!(handle_request(&big).unwrap_err().code, close_code::SIZE);
+        assert!(matches!(handle_request(&[]), Ok(Action::Ignore)));
+    }
+
+    #[test]
+    fn pings_are_answered_in_milliseconds() {
+        let Ok(Action::Reply(reply)) =
+            handle_request(&req(signal_request::Message::PingReq(lk::Ping { timestamp: 42, rtt: 0 })))
+        else {
+            panic!("a reply expected")
+        };
+        let signal_response::Message::PongResp(p) = *reply else { panic!("pong_resp expected") };
+        assert_eq!(p.last_ping_timestamp, 42);
+        assert!((p.timestamp - now_ms()).abs() < 10_000);
+        let Ok(Action::Reply(reply)) = handle_request(&req(signal_request::Message::Ping(1))) else {
+            panic!("a reply expected")
+        };
+        assert!(matches!(*reply, signal_response::Message::Pong(_)));
+    }
+
+    #[test]
+    fn requests_map_to_media_commands() {
+        let offer = req(signal_request::Message::Offer(lk::SessionDescription {
+            r#type: "offer".into(),
+            sdp: "v=0".into(),
+            id: 7,
+            ..Default::default()
+        }));
+        assert!(matches!(handle_request(&offer), Ok(Action::Media(Command::PublisherOffer { id: 7, .. }))));
+        let trickle = req(signal_request::Message::Trickle(lk::TrickleRequest {
+            candidate_init: r#"{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0"}"#.into(),
+            target: lk::SignalTarget::Subscriber as i32,
+            ..Default::default()
+        }));
+        assert!(matches!(
+            handle_request(&trickle),
+            Ok(Action::Media(Command::Trickle { role: PeerRole::Subscriber, .. }))
+        ));
+        let bad_trickle = req(signal_request::Message::Trickle(lk::TrickleRequest {
+            candidate_init: "not json".into(),
+            ..Default::default()
+        }));
+        assert!(matches!(handle_request(&bad_trickle), Ok(Action::Ignore)));
+        let add = req(signal_request::Message::AddTrack(lk::AddTrackRequest {
+            cid: "c".into(),
+            r#type: lk::TrackType::Video as i32,
+            source: lk::TrackSource::Camera as i32,
+            ..Default::default()
+        }));
+        let Ok(Action::Media(Command::AddTrack(t))) = handle_request(&add) else { panic!("add track expected") };
+        assert_eq!((t.cid.as_str(), t.kind), ("c", TrackKind::Video));
+        let data_type = req(signal_request::Message::AddTrack(lk::AddTrackRequest {
+            r#type: lk::TrackType::Data as i32,
+            ..Default::default()
+        }));
+        assert!(matches!(handle_request(&data_type), Ok(Action::Ignore)));
+        assert!(matches!(handle_request(&req(signal_request::Message::Leave(Default::default()))), Ok(Action::Leave)));
+    }
+}
