@@ -11,7 +11,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use vroom_platform::model::{Member, VideoRoom};
 
 use crate::state::AppState;
-use crate::{member_api, server_api};
+use crate::{member_api, server_api, webhooks_api};
 
 pub const OPENAPI_PATH: &str = "/open-api/openapi.json";
 pub const SWAGGER_UI_PATH: &str = "/open-api/swagger-ui";
@@ -75,12 +75,15 @@ impl Modify for SecuritySchemes {
         member_api::me, member_api::create_room, member_api::list_rooms, member_api::get_room,
         member_api::get_room_by_uuid, member_api::patch_room, member_api::delete_room, member_api::web_rtc_tokens,
         member_api::refresh_token,
+        webhooks_api::put_callback, webhooks_api::get_callback, webhooks_api::delete_callback,
+        webhooks_api::list_events, webhooks_api::list_deliveries, webhooks_api::redeliver,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "server-api", description = "For the customer's backend: HTTP Basic apiKey:apiSecret"),
         (name = "member-api", description = "For client SDKs: Bearer member access token"),
+        (name = "webhooks", description = "Webhook receiver, event log and delivery log (server API)"),
     )
 )]
 struct ApiDoc;

@@ -14,6 +14,7 @@ pub mod member_api;
 pub mod metrics;
 pub mod server_api;
 pub mod state;
+pub mod webhooks_api;
 
 use std::sync::Arc;
 

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/video-rooms/{id}/cancel", post(cancel_room))
         .route("/video-rooms/{id}/members/{appUserId}/web-rtc-tokens", post(web_rtc_tokens))
         .route("/video-rooms/{id}/members/{appUserId}/embed-url", post(embed_url))
+        .merge(crate::webhooks_api::routes())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

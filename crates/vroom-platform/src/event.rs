@@ -2,13 +2,14 @@
 //! transaction as the change that caused it, so a crash can never lose one; delivery reads
 //! the outbox later (the webhooks component).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::model::{AppRef, EntityState, Member, VideoRoom};
 use crate::time::{self, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EventType {
     VideoRoomParticipantJoined,

@@ -7,6 +7,7 @@
 //! It must not know HTTP, SQL or sockets: persistence goes through the [`Store`] trait
 //! (implemented by `vroom-store`), and the HTTP mapping lives in `vroom-api`.
 
+pub mod callbacks;
 pub mod error;
 pub mod event;
 pub mod input;
@@ -15,6 +16,7 @@ pub mod service;
 pub mod store;
 pub mod time;
 pub mod token;
+pub mod webhook;
 
 pub use error::{Error, ErrorCode, Result};
 pub use service::{Actor, Platform, PublicUrls, RoomKey};

@@ -68,7 +68,7 @@ pub enum Actor<'a> {
 }
 
 pub struct Platform {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     keys: TokenKeys,
     urls: PublicUrls,
 }

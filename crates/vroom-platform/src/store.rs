@@ -6,9 +6,11 @@
 use async_trait::async_trait;
 
 use crate::error::Error;
+use crate::event::EventType;
 use crate::event::NewEvent;
 use crate::model::*;
 use crate::time::Timestamp;
+use crate::webhook::{AttemptRecord, CallbackApi, DueDelivery, WebhookDelivery};
 
 pub type StoreResult<T> = Result<T, Error>;
 
@@ -46,6 +48,15 @@ pub enum RefreshOutcome {
     Invalid,
     /// A spent token was presented again: the whole family has been revoked.
     Reused,
+}
+
+/// Filter of the event log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub video_room_id: Option<VideoRoomId>,
+    /// Only room events with a greater `seq` (meaningful with `video_room_id`).
+    pub after_seq: Option<i64>,
+    pub event_type: Option<EventType>,
 }
 
 #[async_trait]
@@ -114,4 +125,36 @@ pub trait Store: Send + Sync + 'static {
         update: RoomUpdate<'_>,
     ) -> StoreResult<Option<VideoRoom>>;
     async fn delete_room(&self, app: AppId, id: VideoRoomId) -> StoreResult<Option<VideoRoom>>;
+
+    // Webhooks.
+    /// Registers or replaces the app's receiver. The signing secret of an existing
+    /// registration is kept; `callback.signing_secret` is used only for a first registration.
+    async fn put_callback_api(&self, callback: &CallbackApi, now: Timestamp) -> StoreResult<CallbackApi>;
+    async fn callback_api(&self, app: AppId) -> StoreResult<Option<CallbackApi>>;
+    /// Removes the receiver and cancels its pending deliveries; false if there was none.
+    async fn delete_callback_api(&self, app: AppId) -> StoreResult<bool>;
+    /// The event log, oldest first (by `seq` within a room), as stored envelopes.
+    async fn list_events(
+        &self,
+        app: AppId,
+        filter: &EventFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<serde_json::Value>>;
+    async fn list_deliveries(&self, app: AppId, page: PageRequest) -> StoreResult<Page<WebhookDelivery>>;
+    /// Makes an event due for delivery now to the current receiver (creating the delivery
+    /// if the event predates the registration). `None` if the event does not exist.
+    async fn redeliver(&self, app: AppId, event_id: &str, now: Timestamp) -> StoreResult<Option<WebhookDelivery>>;
+    /// Leases up to `limit` due deliveries for `lease`. A room's deliveries are handed out
+    /// one at a time in `seq` order: none while an earlier one of that room is pending.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: std::time::Duration,
+    ) -> StoreResult<Vec<DueDelivery>>;
+    async fn record_attempt(&self, event_id: &str, attempt: &AttemptRecord) -> StoreResult<()>;
+    /// Drops every lease (at start-up: no attempt of a previous run is still in flight).
+    async fn release_delivery_leases(&self) -> StoreResult<()>;
+    /// Deletes finished deliveries and events older than `before`; returns events deleted.
+    async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
 }

@@ -1,5 +1,6 @@
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,10 +10,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection};
+use tokio::sync::Notify;
 use vroom_platform::event::NewEvent;
 use vroom_platform::model::*;
 use vroom_platform::store::*;
 use vroom_platform::time::{self, Timestamp};
+use vroom_platform::webhook::*;
 use vroom_platform::{Error, Result};
 
 use crate::StoreError;
@@ -24,6 +27,8 @@ pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     checkpointer: SqlitePool,
+    /// Notified after every commit that wrote events (wakes the webhook deliverer).
+    outbox: Arc<Notify>,
 }
 
 impl SqliteStore {
@@ -55,7 +60,12 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
-        Ok(Self { read, write, checkpointer })
+        Ok(Self { read, write, checkpointer, outbox: Arc::new(Notify::new()) })
+    }
+
+    /// Signals new outbox rows; hand it to the webhook deliverer.
+    pub fn outbox_notifier(&self) -> Arc<Notify> {
+        self.outbox.clone()
     }
 
     pub async fn close(&self) {
@@ -251,6 +261,19 @@ async fn insert_events(conn: &mut SqliteConnection, events: Vec<NewEvent>) -> Re
         .bind(ev.video_room_id)
         .bind(seq)
         .bind(ev.envelope.to_string())
+        .bind(ms(ev.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        // The outbox row, when the app has a receiver: same transaction as the event.
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (event_id, app_id, video_room_id, seq, status, next_attempt_at, created_at) \
+             SELECT ?1, ?2, ?3, ?4, 'PENDING', ?5, ?5 FROM callback_apis WHERE app_id = ?2",
+        )
+        .bind(&ev.id)
+        .bind(ev.app_id)
+        .bind(ev.video_room_id)
+        .bind(seq)
         .bind(ms(ev.created_at))
         .execute(&mut *conn)
         .await
@@ -474,6 +497,7 @@ impl Store for SqliteStore {
             }
         };
         tx.commit().await.map_err(db)?;
+        self.outbox.notify_one();
         Ok(result)
     }
 
@@ -494,6 +518,7 @@ impl Store for SqliteStore {
             write_member(&mut tx, &member).await?;
             insert_events(&mut tx, events(&member, false)).await?;
             tx.commit().await.map_err(db)?;
+            self.outbox.notify_one();
         }
         Ok(Some(member))
     }
@@ -666,6 +691,7 @@ impl Store for SqliteStore {
         let stored = room_in(&mut tx, app, id).await?.ok_or_else(|| Error::internal("inserted room not found"))?;
         insert_events(&mut tx, events(&stored)).await?;
         tx.commit().await.map_err(db)?;
+        self.outbox.notify_one();
         Ok(stored)
     }
 
@@ -793,4 +819,271 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db)?;
         Ok(Some(room))
     }
+
+    async fn put_callback_api(&self, c: &CallbackApi, now: Timestamp) -> StoreResult<CallbackApi> {
+        let row = sqlx::query(
+            "INSERT INTO callback_apis (app_id, url, access_id, access_password, signing_secret, created_at, last_modified_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
+             ON CONFLICT (app_id) DO UPDATE SET url = excluded.url, access_id = excluded.access_id, \
+               access_password = excluded.access_password, last_modified_at = excluded.last_modified_at \
+             RETURNING app_id, url, access_id, access_password, signing_secret",
+        )
+        .bind(c.app_id)
+        .bind(&c.url)
+        .bind(&c.access_id)
+        .bind(&c.access_password)
+        .bind(&c.signing_secret)
+        .bind(ms(now))
+        .fetch_one(&self.write)
+        .await
+        .map_err(db)?;
+        callback_from_row(&row)
+    }
+
+    async fn callback_api(&self, app: AppId) -> StoreResult<Option<CallbackApi>> {
+        sqlx::query(
+            "SELECT app_id, url, access_id, access_password, signing_secret FROM callback_apis WHERE app_id = ?1",
+        )
+        .bind(app)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(callback_from_row)
+        .transpose()
+    }
+
+    async fn delete_callback_api(&self, app: AppId) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query("DELETE FROM callback_apis WHERE app_id = ?1")
+            .bind(app)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        sqlx::query("UPDATE webhook_deliveries SET status = 'CANCELLED', locked_until = NULL WHERE app_id = ?1 AND status = 'PENDING'")
+            .bind(app)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(deleted > 0)
+    }
+
+    async fn list_events(
+        &self,
+        app: AppId,
+        f: &EventFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<serde_json::Value>> {
+        macro_rules! event_where {
+            () => {
+                "WHERE app_id = ?1 AND (?2 IS NULL OR video_room_id = ?2) AND (?3 IS NULL OR seq > ?3) \
+                 AND (?4 IS NULL OR event_type = ?4) "
+            };
+        }
+        let event_type = f.event_type.map(|t| t.as_str());
+        let total: i64 = sqlx::query_scalar(concat!("SELECT count(*) FROM events ", event_where!()))
+            .bind(app)
+            .bind(f.video_room_id)
+            .bind(f.after_seq)
+            .bind(event_type)
+            .fetch_one(&self.read)
+            .await
+            .map_err(db)?;
+        let rows: Vec<String> = sqlx::query_scalar(concat!(
+            "SELECT envelope FROM events ",
+            event_where!(),
+            "ORDER BY CASE WHEN ?2 IS NOT NULL THEN seq END, created_at, rowid LIMIT ?5 OFFSET ?6"
+        ))
+        .bind(app)
+        .bind(f.video_room_id)
+        .bind(f.after_seq)
+        .bind(event_type)
+        .bind(i64::from(page.size))
+        .bind(page.offset() as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let content = rows
+            .iter()
+            .map(|s| serde_json::from_str(s).map_err(|e| Error::internal(format!("bad event JSON: {e}"))))
+            .collect::<Result<_>>()?;
+        Ok(Page { content, total_elements: total as u64, request: page })
+    }
+
+    async fn list_deliveries(&self, app: AppId, page: PageRequest) -> StoreResult<Page<WebhookDelivery>> {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE app_id = ?1")
+            .bind(app)
+            .fetch_one(&self.read)
+            .await
+            .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            delivery_select!(),
+            "WHERE d.app_id = ?1 ORDER BY d.created_at DESC, d.rowid DESC LIMIT ?2 OFFSET ?3"
+        ))
+        .bind(app)
+        .bind(i64::from(page.size))
+        .bind(page.offset() as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let content = rows.iter().map(delivery_from_row).collect::<Result<_>>()?;
+        Ok(Page { content, total_elements: total as u64, request: page })
+    }
+
+    async fn redeliver(&self, app: AppId, event_id: &str, now: Timestamp) -> StoreResult<Option<WebhookDelivery>> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(
+            "INSERT INTO webhook_deliveries (event_id, app_id, video_room_id, seq, status, next_attempt_at, created_at) \
+             SELECT id, app_id, video_room_id, seq, 'PENDING', ?3, created_at FROM events WHERE id = ?1 AND app_id = ?2 \
+             ON CONFLICT (event_id) DO UPDATE SET status = 'PENDING', next_attempt_at = ?3, locked_until = NULL, \
+               delivered_at = NULL",
+        )
+        .bind(event_id)
+        .bind(app)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query(concat!(delivery_select!(), "WHERE d.event_id = ?1"))
+            .bind(event_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        self.outbox.notify_one();
+        Ok(Some(delivery_from_row(&row)?))
+    }
+
+    async fn claim_deliveries(&self, now: Timestamp, limit: u32, lease: Duration) -> StoreResult<Vec<DueDelivery>> {
+        let mut tx = self.begin().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE webhook_deliveries SET locked_until = ?2 WHERE event_id IN ( \
+               SELECT d.event_id FROM webhook_deliveries d \
+               WHERE d.status = 'PENDING' AND d.next_attempt_at <= ?1 \
+                 AND (d.locked_until IS NULL OR d.locked_until <= ?1) \
+                 AND (d.video_room_id IS NULL OR NOT EXISTS ( \
+                   SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id \
+                     AND e.video_room_id = d.video_room_id AND e.status = 'PENDING' AND e.seq < d.seq)) \
+               ORDER BY d.next_attempt_at, d.created_at LIMIT ?3) \
+             RETURNING event_id",
+        )
+        .bind(ms(now))
+        .bind(ms(now) + lease.as_millis() as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut due = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let row = sqlx::query(
+                "SELECT d.event_id, d.attempts, d.created_at, e.envelope, c.app_id, c.url, c.access_id, c.access_password, \
+                   c.signing_secret \
+                 FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN callback_apis c ON c.app_id = d.app_id \
+                 WHERE d.event_id = ?1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            let Some(row) = row else { continue };
+            due.push(DueDelivery {
+                event_id: get(&row, "event_id")?,
+                created_at: get_time(&row, "created_at")?,
+                attempts: get::<i64>(&row, "attempts")? as u32,
+                body: get(&row, "envelope")?,
+                callback: callback_from_row(&row)?,
+            });
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(due)
+    }
+
+    async fn record_attempt(&self, event_id: &str, a: &AttemptRecord) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?2, last_status_code = ?3, \
+               last_error = ?4, status = ?5, next_attempt_at = coalesce(?6, next_attempt_at), locked_until = NULL, \
+               delivered_at = CASE WHEN ?5 = 'DELIVERED' THEN ?2 ELSE delivered_at END \
+             WHERE event_id = ?1 AND status = 'PENDING'",
+        )
+        .bind(event_id)
+        .bind(ms(a.at))
+        .bind(a.status_code.map(i64::from))
+        .bind(&a.error)
+        .bind(enum_text(&a.status))
+        .bind(opt_ms(a.next_attempt_at))
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn release_delivery_leases(&self) -> StoreResult<()> {
+        sqlx::query("UPDATE webhook_deliveries SET locked_until = NULL WHERE locked_until IS NOT NULL")
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM webhook_deliveries WHERE created_at < ?1 AND status <> 'PENDING'")
+            .bind(ms(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let deleted = sqlx::query(
+            "DELETE FROM events WHERE created_at < ?1 AND id NOT IN (SELECT event_id FROM webhook_deliveries)",
+        )
+        .bind(ms(before))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        tx.commit().await.map_err(db)?;
+        Ok(deleted)
+    }
+}
+
+macro_rules! delivery_select {
+    () => {
+        "SELECT d.event_id, e.event_type, d.video_room_id, d.seq, d.status, d.attempts, d.last_status_code, \
+           d.last_error, d.last_attempt_at, d.next_attempt_at, d.delivered_at, d.created_at \
+         FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+    };
+}
+use delivery_select;
+
+fn delivery_from_row(row: &SqliteRow) -> Result<WebhookDelivery> {
+    let status: DeliveryStatus = parse_enum(row, "status")?;
+    Ok(WebhookDelivery {
+        event_id: get(row, "event_id")?,
+        event_type: get(row, "event_type")?,
+        video_room_id: get(row, "video_room_id")?,
+        seq: get(row, "seq")?,
+        status,
+        attempts: get::<i64>(row, "attempts")? as u32,
+        last_status_code: get::<Option<i64>>(row, "last_status_code")?.map(|c| c as u16),
+        last_error: get(row, "last_error")?,
+        last_attempt_at: get_opt_time(row, "last_attempt_at")?,
+        next_attempt_at: if status == DeliveryStatus::Pending { get_opt_time(row, "next_attempt_at")? } else { None },
+        delivered_at: get_opt_time(row, "delivered_at")?,
+        created_at: get_time(row, "created_at")?,
+    })
+}
+
+fn callback_from_row(row: &SqliteRow) -> Result<CallbackApi> {
+    Ok(CallbackApi {
+        app_id: get(row, "app_id")?,
+        url: get(row, "url")?,
+        access_id: get(row, "access_id")?,
+        access_password: get(row, "access_password")?,
+        signing_secret: get(row, "signing_secret")?,
+    })
 }

@@ -60,6 +60,9 @@ pub struct ServeArgs {
     /// Insecure; never use it in production.
     #[arg(long, env = "VROOM_DEV")]
     pub dev: bool,
+    /// Multiplies the webhook retry delays (1 = the documented schedule; tests use less).
+    #[arg(long, env = "VROOM_WEBHOOK_RETRY_SCALE", hide = true)]
+    pub webhook_retry_scale: Option<f64>,
 }
 
 /// The TOML file: the same keys as the long flags, with underscores.
@@ -77,6 +80,7 @@ pub struct FileConfig {
     pub udp_port: Option<u16>,
     pub log: Option<String>,
     pub dev: Option<bool>,
+    pub webhook_retry_scale: Option<f64>,
 }
 
 impl FileConfig {
@@ -102,6 +106,8 @@ pub struct ServeConfig {
     pub udp_port: u16,
     pub log: String,
     pub dev: bool,
+    /// Multiplies the webhook retry delays (1.0 in production).
+    pub webhook_retry_scale: f64,
 }
 
 impl ServeConfig {
@@ -124,6 +130,7 @@ impl ServeConfig {
             udp_port: args.udp_port.or(file.udp_port).unwrap_or(DEFAULT_UDP_PORT),
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned()),
             dev: args.dev || file.dev.unwrap_or(false),
+            webhook_retry_scale: args.webhook_retry_scale.or(file.webhook_retry_scale).unwrap_or(1.0),
         };
         if config.media_api_key.is_some() != config.media_api_secret.is_some() {
             bail!("set both media_api_key and media_api_secret, or neither");
@@ -148,6 +155,7 @@ impl ServeConfig {
             udp_port: 0,
             log: "info".into(),
             dev: false,
+            webhook_retry_scale: 1.0,
         }
     }
 }

@@ -15,9 +15,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use vroom_platform::token::{self, TokenKeys};
+use vroom_platform::webhook::RetryPolicy;
 use vroom_platform::{Platform, PublicUrls, Store};
 use vroom_store::SqliteStore;
 
@@ -99,16 +100,30 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let media = media::start(config, platform.clone(), &media_key, &media_secret)?;
     let media_udp = media.udp_addr;
     let router = vroom_api::router(vroom_api::app_state(platform.clone())).merge(media.router);
+    let deliverer = vroom_webhooks::Deliverer::new(
+        Arc::new(store.clone()),
+        vroom_webhooks::DelivererConfig {
+            retry: RetryPolicy { scale: config.webhook_retry_scale },
+            ..Default::default()
+        },
+        store.outbox_notifier(),
+    );
+    let (stop_deliveries, deliveries_stopped) = watch::channel(false);
+    let deliveries = tokio::spawn(deliverer.run(deliveries_stopped));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })
             .await
-            .context("HTTP server failed")?;
+            .context("HTTP server failed");
+        // Attempts in flight finish (each is bounded by the webhook timeout) before the
+        // database closes; what is not attempted stays in the outbox for the next start.
+        let _ = stop_deliveries.send(true);
+        let _ = deliveries.await;
         store_handle.close().await;
-        Ok(())
+        served
     });
     Ok(RunningServer { addr, urls, platform, media_udp, shutdown: Some(tx), task })
 }

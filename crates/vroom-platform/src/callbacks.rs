@@ -1,0 +1,124 @@
+//! Use cases of webhook registration, the event log and the delivery log.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::event::EventType;
+use crate::input;
+use crate::model::{AppRef, Page, PageRequest, VideoRoomId};
+use crate::service::Platform;
+use crate::store::EventFilter;
+use crate::time;
+use crate::token;
+use crate::webhook::{CallbackApi, WebhookDelivery};
+
+/// Body of `PUT /callback-api`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackApiInput {
+    /// An http(s) URL that receives the events.
+    pub url: String,
+    /// Basic-auth user sent with every event (optional).
+    #[serde(default)]
+    pub access_id: Option<String>,
+    /// Basic-auth password sent with every event (optional).
+    #[serde(default)]
+    pub access_password: Option<String>,
+}
+
+/// The registration as returned; `signingSecret` only by `PUT`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackApiView {
+    pub url: String,
+    pub access_id: Option<String>,
+    pub has_access_password: bool,
+    /// Key of the `X-Vroom-Signature` HMAC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
+}
+
+impl CallbackApiView {
+    fn of(c: &CallbackApi, with_secret: bool) -> Self {
+        Self {
+            url: c.url.clone(),
+            access_id: c.access_id.clone(),
+            has_access_password: c.access_password.is_some(),
+            signing_secret: with_secret.then(|| c.signing_secret.clone()),
+        }
+    }
+}
+
+/// Query of the event log.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub video_room_id: Option<VideoRoomId>,
+    pub after_seq: Option<i64>,
+    pub event_type: Option<EventType>,
+}
+
+const URL_MAX: usize = 2048;
+
+impl Platform {
+    pub async fn put_callback_api(&self, app: &AppRef, body: &CallbackApiInput) -> Result<CallbackApiView> {
+        let url = url::Url::parse(body.url.trim())
+            .map_err(|e| Error::invalid_body(format!("url is not a valid URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || body.url.len() > URL_MAX {
+            return Err(Error::invalid_body(format!("url must be an http(s) URL of at most {URL_MAX} characters")));
+        }
+        let non_empty = |v: &Option<String>| v.as_ref().filter(|s| !s.is_empty()).cloned();
+        let callback = CallbackApi {
+            app_id: app.id,
+            url: url.to_string(),
+            access_id: non_empty(&body.access_id),
+            access_password: non_empty(&body.access_password),
+            signing_secret: format!("whsec_{}", token::random_secret()),
+        };
+        for (name, v) in [("accessId", &callback.access_id), ("accessPassword", &callback.access_password)] {
+            if v.as_ref().is_some_and(|s| s.chars().count() > input::TEXT_MAX) {
+                return Err(Error::invalid_body(format!("{name} is too long")));
+            }
+        }
+        let stored = self.store.put_callback_api(&callback, time::now()).await?;
+        Ok(CallbackApiView::of(&stored, true))
+    }
+
+    pub async fn get_callback_api(&self, app: &AppRef) -> Result<CallbackApiView> {
+        let c = self.store.callback_api(app.id).await?.ok_or_else(no_callback)?;
+        Ok(CallbackApiView::of(&c, false))
+    }
+
+    pub async fn delete_callback_api(&self, app: &AppRef) -> Result<()> {
+        if self.store.delete_callback_api(app.id).await? { Ok(()) } else { Err(no_callback()) }
+    }
+
+    pub async fn list_events(
+        &self,
+        app: &AppRef,
+        q: &EventQuery,
+        page: PageRequest,
+    ) -> Result<Page<serde_json::Value>> {
+        let filter = EventFilter { video_room_id: q.video_room_id, after_seq: q.after_seq, event_type: q.event_type };
+        self.store.list_events(app.id, &filter, page).await
+    }
+
+    pub async fn list_deliveries(&self, app: &AppRef, page: PageRequest) -> Result<Page<WebhookDelivery>> {
+        self.store.list_deliveries(app.id, page).await
+    }
+
+    pub async fn redeliver(&self, app: &AppRef, event_id: &str) -> Result<WebhookDelivery> {
+        if self.store.callback_api(app.id).await?.is_none() {
+            return Err(no_callback());
+        }
+        self.store
+            .redeliver(app.id, event_id, time::now())
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::EventNotFound, format!("no event '{event_id}'")))
+    }
+}
+
+fn no_callback() -> Error {
+    Error::new(ErrorCode::CallbackApiNotFound, "no callback API is registered for this app")
+}

@@ -1,0 +1,159 @@
+//! # vroom-webhooks
+//!
+//! Delivers the events the platform wrote to its outbox: leases due deliveries from the
+//! store, POSTs each event to the app's receiver (Basic auth when configured, an event-id
+//! header and an HMAC signature), and records the outcome with the platform's retry
+//! policy. At-least-once: a crash between the POST and the record means a second POST.
+//! Order per room holds because the store hands out a room's deliveries one at a time.
+//!
+//! It must not block request handlers or the media path: it runs as its own task and only
+//! talks to the store and the network.
+
+mod sign;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+use vroom_platform::Store;
+use vroom_platform::time;
+use vroom_platform::webhook::{
+    ATTEMPT_TIMEOUT, AttemptClass, AttemptRecord, DeliveryStatus, DueDelivery, RetryPolicy, classify,
+};
+
+pub use sign::{signature_header, verify_signature};
+
+/// Event-log retention: the replay endpoint serves at least 7 days.
+pub const RETENTION: Duration = Duration::from_secs(8 * 24 * 3600);
+
+#[derive(Debug, Clone)]
+pub struct DelivererConfig {
+    pub retry: RetryPolicy,
+    /// Attempts in flight at once, over all apps.
+    pub concurrency: usize,
+    /// How often the outbox is polled when nothing wakes the worker.
+    pub poll: Duration,
+}
+
+impl Default for DelivererConfig {
+    fn default() -> Self {
+        Self { retry: RetryPolicy::default(), concurrency: 64, poll: Duration::from_millis(100) }
+    }
+}
+
+/// The delivery worker. [`Deliverer::wake`] makes it look at the outbox at once.
+pub struct Deliverer {
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    config: DelivererConfig,
+    wake: Arc<Notify>,
+}
+
+impl Deliverer {
+    /// `wake` is notified by whoever writes events (the store, after its commits).
+    pub fn new(store: Arc<dyn Store>, config: DelivererConfig, wake: Arc<Notify>) -> Arc<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(ATTEMPT_TIMEOUT)
+            .user_agent(concat!("vroom-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Arc::new(Self { store, client, config, wake })
+    }
+
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `shutdown` turns true; attempts in flight are finished first.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        // Single node: nothing of a previous run is in flight any more.
+        if let Err(e) = self.store.release_delivery_leases().await {
+            tracing::warn!(error = %e, "could not release webhook leases");
+        }
+        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let mut in_flight = JoinSet::new();
+        let mut last_prune = None;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let free = slots.available_permits();
+            if free > 0 {
+                match self.store.claim_deliveries(time::now(), free as u32, ATTEMPT_TIMEOUT * 3).await {
+                    Ok(batch) => {
+                        for due in batch {
+                            let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                            let me = self.clone();
+                            in_flight.spawn(async move {
+                                me.attempt(due).await;
+                                drop(permit);
+                                // A finished attempt may unblock the next event of its room.
+                                me.wake();
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
+                }
+            }
+            while in_flight.try_join_next().is_some() {}
+            if last_prune.is_none_or(|t: std::time::Instant| t.elapsed() > Duration::from_secs(3600)) {
+                last_prune = Some(std::time::Instant::now());
+                let horizon = time::now() - RETENTION;
+                match self.store.prune_events(horizon).await {
+                    Ok(n) if n > 0 => tracing::info!(events = n, "pruned the event log"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning the event log failed"),
+                }
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    async fn attempt(&self, due: DueDelivery) {
+        let now = time::now();
+        let mut request = self
+            .client
+            .post(&due.callback.url)
+            .header("content-type", "application/json")
+            .header("x-vroom-event-id", &due.event_id)
+            .header("x-vroom-signature", signature_header(&due.callback.signing_secret, now.timestamp(), &due.body));
+        if let Some(id) = &due.callback.access_id {
+            request = request.basic_auth(id, due.callback.access_password.as_ref());
+        }
+        let (status_code, error) = match request.body(due.body.clone()).send().await {
+            Ok(resp) => (Some(resp.status().as_u16()), None),
+            Err(e) => (None, Some(describe(&e))),
+        };
+        let attempts = due.attempts + 1;
+        let (status, next_attempt_at) = match classify(status_code) {
+            AttemptClass::Delivered => (DeliveryStatus::Delivered, None),
+            AttemptClass::Refused => (DeliveryStatus::Failed, None),
+            AttemptClass::Retry => match self.config.retry.next_attempt(due.created_at, attempts, time::now()) {
+                Some(at) => (DeliveryStatus::Pending, Some(at)),
+                None => (DeliveryStatus::Failed, None),
+            },
+        };
+        tracing::debug!(event = %due.event_id, ?status_code, ?status, attempts, "webhook attempt");
+        let record = AttemptRecord { at: now, status_code, error, status, next_attempt_at };
+        if let Err(e) = self.store.record_attempt(&due.event_id, &record).await {
+            // The lease expires and the event is tried again: at-least-once holds.
+            tracing::warn!(event = %due.event_id, error = %e, "recording a webhook attempt failed");
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("timed out after {} s", ATTEMPT_TIMEOUT.as_secs())
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}

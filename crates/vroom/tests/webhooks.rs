@@ -1,0 +1,356 @@
+//! Webhooks end to end: a real HTTP receiver on loopback records what vroom POSTs.
+//! Registration, envelope and signature, retries (5xx, receiver down), no retry on 4xx,
+//! redelivery, the event log, and durability across SIGKILL of the vroom process.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use common::TestServer;
+use serde_json::{Value, json};
+use vroom::ServeConfig;
+
+/// One POST as the receiver saw it.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("event body is JSON")
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    received: Mutex<Vec<Received>>,
+    /// Statuses to answer, in order; 200 once exhausted.
+    script: Mutex<Vec<u16>>,
+}
+
+/// A webhook receiver on 127.0.0.1.
+struct Receiver {
+    addr: SocketAddr,
+    state: Arc<ReceiverState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start(script: Vec<u16>) -> Self {
+        Self::start_on("127.0.0.1:0".parse().unwrap(), script).await
+    }
+
+    async fn start_on(addr: SocketAddr, script: Vec<u16>) -> Self {
+        let state = Arc::new(ReceiverState { received: Mutex::default(), script: Mutex::new(script) });
+        let app = Router::new().route("/hook", post(receive)).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind receiver");
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { addr, state, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `pred` holds for what was received (at most 15 s).
+    async fn wait_for(&self, what: &str, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let got = self.received();
+            if pred(&got) {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; received: {got:#?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn stop(self) {
+        self.task.abort();
+    }
+}
+
+async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    state.received.lock().unwrap().push(Received { headers, body: String::from_utf8_lossy(&body).into_owned() });
+    let mut script = state.script.lock().unwrap();
+    let status = if script.is_empty() { 200 } else { script.remove(0) };
+    StatusCode::from_u16(status).unwrap()
+}
+
+fn of_type<'a>(got: &'a [Received], ty: &str) -> Vec<&'a Received> {
+    got.iter().filter(|r| r.json()["type"] == ty).collect()
+}
+
+/// A server whose retries are 100× faster than production (10 ms, 50 ms, 300 ms, …).
+async fn fast_retry_server() -> TestServer {
+    TestServer::start_with(|c| ServeConfig { webhook_retry_scale: 0.01, ..c }).await
+}
+
+#[tokio::test]
+async fn registration_envelope_signature_and_basic_auth() {
+    let server = fast_retry_server().await;
+    let receiver = Receiver::start(vec![]).await;
+    let api = server.server_api();
+
+    api.get("/callback-api").await.expect_error(404, "CALLBACK_API_NOT_FOUND");
+    let reg = api
+        .put("/callback-api", json!({"url": receiver.url(), "accessId": "hook-user", "accessPassword": "hook-pass"}))
+        .await
+        .expect(200);
+    assert_eq!(reg["url"], receiver.url());
+    assert_eq!(reg["accessId"], "hook-user");
+    assert_eq!(reg["hasAccessPassword"], true);
+    let secret = reg["signingSecret"].as_str().expect("signing secret on PUT").to_owned();
+    let got = api.get("/callback-api").await.expect(200);
+    assert!(got.get("signingSecret").is_none(), "GET never shows the secret: {got}");
+    // Through the alias too, and a second PUT keeps the secret.
+    let again = server
+        .server_api_at(common::VICOLLO_PREFIX)
+        .put("/callback-api", json!({"url": receiver.url(), "accessId": "hook-user", "accessPassword": "hook-pass"}))
+        .await
+        .expect(200);
+    assert_eq!(again["signingSecret"], secret.as_str());
+
+    let member = api.post("/members", json!({"appUserId": "alice", "appUserName": "Alice"})).await.expect(201);
+    let got = receiver.wait_for("MEMBER_CREATED", |r| !of_type(r, "MEMBER_CREATED").is_empty()).await;
+    let created = of_type(&got, "MEMBER_CREATED")[0];
+    let ev = created.json();
+    assert_eq!(
+        ev["app"],
+        json!({"id": server.app.id, "state": "ACTIVE", "name": "test-app", "defaultRtmpOutputMode": "CMAF"})
+    );
+    assert_eq!(ev["data"]["member"], member, "data.member is the Member DTO");
+    assert!(ev["createdAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(created.header("x-vroom-event-id"), ev["id"].as_str().unwrap());
+    assert!(created.header("content-type").starts_with("application/json"));
+    let now = vroom_platform::time::now().timestamp();
+    assert!(vroom_webhooks::verify_signature(&secret, created.header("x-vroom-signature"), &created.body, now, 300));
+    assert!(!vroom_webhooks::verify_signature("wrong", created.header("x-vroom-signature"), &created.body, now, 300));
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("hook-user:hook-pass");
+    assert_eq!(created.header("authorization"), format!("Basic {basic}"));
+
+    // Update → MEMBER_UPDATED; an upsert that changes nothing emits nothing.
+    api.patch("/members/alice", json!({"email": "a@example.com"})).await.expect(200);
+    api.post("/members", json!({"appUserId": "alice", "email": "a@example.com"})).await.expect(200);
+    let got = receiver.wait_for("MEMBER_UPDATED", |r| !of_type(r, "MEMBER_UPDATED").is_empty()).await;
+    assert_eq!(of_type(&got, "MEMBER_UPDATED")[0].json()["data"]["member"]["email"], "a@example.com");
+
+    // Room creation → VIDEO_ROOM_SCHEDULED with the room and seq 1.
+    let room = api.post("/video-rooms", json!({"title": "Standup"})).await.expect(201);
+    let got = receiver.wait_for("VIDEO_ROOM_SCHEDULED", |r| !of_type(r, "VIDEO_ROOM_SCHEDULED").is_empty()).await;
+    let scheduled = of_type(&got, "VIDEO_ROOM_SCHEDULED")[0].json();
+    assert_eq!(scheduled["data"]["videoRoom"], room);
+    assert_eq!(scheduled["seq"], 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(of_type(&receiver.received(), "MEMBER_UPDATED").len(), 1, "the no-op upsert emitted an event");
+    server.stop().await;
+    receiver.stop();
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_a_stable_event_id_and_client_errors_are_not() {
+    let server = fast_retry_server().await;
+    let receiver = Receiver::start(vec![500, 503, 200, 400]).await;
+    let api = server.server_api();
+    api.put("/callback-api", json!({"url": receiver.url()})).await.expect(200);
+
+    api.post("/members", json!({"appUserId": "bob"})).await.expect(201);
+    let got = receiver.wait_for("3 attempts", |r| r.len() >= 3).await;
+    let ids: Vec<_> = got.iter().map(|r| r.header("x-vroom-event-id").to_owned()).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "same event id on every attempt: {ids:?}");
+    let deliveries = api.get("/webhook-deliveries").await.expect(200);
+    let d = &deliveries["content"][0];
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_u64(), d["lastStatusCode"].as_u64()),
+        (Some("DELIVERED"), Some(3), Some(200))
+    );
+    assert_eq!(d["eventId"], ids[0].as_str());
+    assert_eq!(d["type"], "MEMBER_CREATED");
+
+    // The next event meets a 400: refused for good, one attempt only.
+    api.post("/members", json!({"appUserId": "carol"})).await.expect(201);
+    receiver.wait_for("the 4th POST", |r| r.len() >= 4).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(receiver.received().len(), 4, "a 400 must not be retried");
+    let deliveries = api.get("/webhook-deliveries").await.expect(200);
+    let refused =
+        deliveries["content"].as_array().unwrap().iter().find(|d| d["status"] == "FAILED").expect("a FAILED delivery");
+    assert_eq!((refused["attempts"].as_u64(), refused["lastStatusCode"].as_u64()), (Some(1), Some(400)));
+
+    // Redelivery sends it again, now.
+    let event_id = refused["eventId"].as_str().unwrap().to_owned();
+    let r = api.post_empty(&format!("/webhook-deliveries/{event_id}/redeliver")).await.expect(200);
+    assert_eq!(r["status"], "PENDING");
+    receiver.wait_for("the redelivery", |r| r.len() >= 5).await;
+    assert_eq!(receiver.received()[4].header("x-vroom-event-id"), event_id);
+    api.post_empty("/webhook-deliveries/nope/redeliver").await.expect_error(404, "EVENT_NOT_FOUND");
+    server.stop().await;
+    receiver.stop();
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_gets_everything_when_it_comes_back() {
+    let server = fast_retry_server().await;
+    // Reserve a port, then close it: connections are refused until the receiver starts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let api = server.server_api();
+    api.put("/callback-api", json!({"url": format!("http://{port}/hook")})).await.expect(200);
+    for i in 0..5 {
+        api.post("/members", json!({"appUserId": format!("m{i}")})).await.expect(201);
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let log = api.get("/webhook-deliveries").await.expect(200);
+    assert!(
+        log["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "PENDING" && d["attempts"].as_u64() >= Some(1)),
+        "{log}"
+    );
+    assert_eq!(log["content"][0]["lastError"], "connection failed");
+
+    let receiver = Receiver::start_on(port, vec![]).await;
+    let got = receiver.wait_for("all 5 events", |r| of_type(r, "MEMBER_CREATED").len() >= 5).await;
+    let mut users: Vec<_> =
+        got.iter().map(|r| r.json()["data"]["member"]["appUserId"].as_str().unwrap().to_owned()).collect();
+    users.sort();
+    users.dedup();
+    assert_eq!(users, ["m0", "m1", "m2", "m3", "m4"]);
+    server.stop().await;
+    receiver.stop();
+}
+
+#[tokio::test]
+async fn the_event_log_replays_and_filters() {
+    let server = TestServer::start().await;
+    let api = server.server_api();
+    let room = api.post("/video-rooms", json!({"title": "A"})).await.expect(201);
+    api.post("/video-rooms", json!({"title": "B"})).await.expect(201);
+    api.post("/members", json!({"appUserId": "dave"})).await.expect(201);
+
+    // Events are logged even with no receiver registered.
+    let all = api.get("/events").await.expect(200);
+    let types: Vec<_> =
+        all["content"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(types.iter().filter(|t| *t == "VIDEO_ROOM_SCHEDULED").count(), 2, "{types:?}");
+    assert!(types.contains(&"MEMBER_CREATED".to_owned()));
+    let id = room["id"].as_i64().unwrap();
+    let of_room = api.get(&format!("/events?videoRoomId={id}")).await.expect(200);
+    assert_eq!(of_room["totalElements"], 1);
+    assert_eq!(of_room["content"][0]["seq"], 1);
+    assert_eq!(of_room["content"][0]["data"]["videoRoom"]["id"], id);
+    let after = api.get(&format!("/events?videoRoomId={id}&afterSeq=1")).await.expect(200);
+    assert_eq!(after["totalElements"], 0);
+    let members = api.get("/events?type=MEMBER_CREATED").await.expect(200);
+    assert!(members["content"].as_array().unwrap().iter().all(|e| e["type"] == "MEMBER_CREATED"));
+    api.get("/events?type=NOPE").await.expect_error(400, "INVALID_QUERY_PARAMETER");
+    // Another app sees none of it.
+    let other = server.new_app("other").await;
+    assert_eq!(server.server_api_for(&other).get("/events").await.expect(200)["totalElements"], 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_registrations_and_removal() {
+    let server = fast_retry_server().await;
+    let api = server.server_api();
+    for url in ["ftp://example.com/x", "not a url", "http://"] {
+        api.put("/callback-api", json!({"url": url})).await.expect_error(400, "INVALID_HTTP_MESSAGE_BODY");
+    }
+    api.put("/callback-api", json!({})).await.expect_error(400, "INVALID_HTTP_MESSAGE_BODY");
+    api.delete("/callback-api").await.expect_error(404, "CALLBACK_API_NOT_FOUND");
+
+    let receiver = Receiver::start(vec![]).await;
+    api.put("/callback-api", json!({"url": receiver.url()})).await.expect(200);
+    api.delete("/callback-api").await.expect_no_content();
+    api.get("/callback-api").await.expect_error(404, "CALLBACK_API_NOT_FOUND");
+    api.post("/members", json!({"appUserId": "erin"})).await.expect(201);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(receiver.received().is_empty(), "no deliveries after DELETE");
+    server.stop().await;
+    receiver.stop();
+}
+
+/// Runs the real binary; SIGKILL loses nothing the API acknowledged.
+#[tokio::test]
+async fn events_survive_sigkill() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_vroom"))
+            .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("VROOM_WEBHOOK_RETRY_SCALE", "0.001")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let base_of = |child: &mut std::process::Child| {
+        use std::io::{BufRead, BufReader};
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for line in lines.map_while(Result::ok) {
+            if let Some(url) = line.split_whitespace().find(|w| w.ends_with("/v2/apps/me")) {
+                return url.trim_end_matches("/v2/apps/me").to_owned();
+            }
+        }
+        panic!("no server URL printed");
+    };
+    let client = reqwest::Client::new();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+
+    let mut first = spawn();
+    let base = base_of(&mut first);
+    let put = client.put(format!("{base}/v2/apps/me/callback-api")).basic_auth("devkey", Some("devsecret"));
+    assert_eq!(put.json(&json!({"url": format!("http://{dead}/hook")})).send().await.unwrap().status(), 200);
+    let mut acknowledged = Vec::new();
+    for i in 0..20 {
+        let resp = client
+            .post(format!("{base}/v2/apps/me/members"))
+            .basic_auth("devkey", Some("devsecret"))
+            .json(&json!({"appUserId": format!("k{i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        acknowledged.push(format!("k{i}"));
+    }
+    first.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    first.wait().unwrap();
+
+    let receiver = Receiver::start_on(dead, vec![]).await;
+    let mut second = spawn();
+    let _ = base_of(&mut second);
+    let got = receiver.wait_for("every acknowledged event", |r| of_type(r, "MEMBER_CREATED").len() >= 20).await;
+    let mut users: Vec<_> =
+        got.iter().map(|r| r.json()["data"]["member"]["appUserId"].as_str().unwrap().to_owned()).collect();
+    users.sort();
+    users.dedup();
+    acknowledged.sort();
+    assert_eq!(users, acknowledged);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    receiver.stop();
+}
