@@ -46,6 +46,21 @@ pub struct VideoRoomPage {
     empty: bool,
 }
 
+/// Page of room sessions (Spring-Data shape).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomSessionPage {
+    content: Vec<vroom_platform::session::RoomSession>,
+    total_pages: u64,
+    total_elements: u64,
+    number_of_elements: u64,
+    number: u64,
+    size: u32,
+    first: bool,
+    last: bool,
+    empty: bool,
+}
+
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -71,10 +86,10 @@ impl Modify for SecuritySchemes {
         server_api::patch_member, server_api::delete_members, server_api::login, server_api::create_room,
         server_api::list_rooms, server_api::get_room, server_api::get_room_by_uuid, server_api::patch_room,
         server_api::delete_room, server_api::end_room, server_api::cancel_room, server_api::web_rtc_tokens,
-        server_api::embed_url,
+        server_api::embed_url, server_api::list_sessions, server_api::list_participants,
         member_api::me, member_api::create_room, member_api::list_rooms, member_api::get_room,
         member_api::get_room_by_uuid, member_api::patch_room, member_api::delete_room, member_api::web_rtc_tokens,
-        member_api::refresh_token,
+        member_api::refresh_token, member_api::list_sessions, member_api::list_participants,
         webhooks_api::put_callback, webhooks_api::get_callback, webhooks_api::delete_callback,
         webhooks_api::list_events, webhooks_api::list_deliveries, webhooks_api::redeliver,
     ),

@@ -11,11 +11,14 @@ use vroom_platform::model::*;
 use vroom_platform::service::{RtcCredentials, TokenPair};
 use vroom_platform::{Actor, RoomKey};
 
-use crate::docs::VideoRoomPage;
+use crate::docs::{RoomSessionPage, VideoRoomPage};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthMember, JsonBody, Path, Query};
+use crate::server_api::PageQuery;
 use crate::server_api::VideoRoomListQuery;
 use crate::state::AppState;
+use vroom_platform::input;
+use vroom_platform::session::{Participation, RoomSession};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -24,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/members/me/video-rooms/uuid/{uuid}", get(get_room_by_uuid))
         .route("/v2/members/me/video-rooms/{id}", get(get_room).patch(patch_room).delete(delete_room))
         .route("/v2/members/me/video-rooms/{id}/web-rtc-tokens", post(web_rtc_tokens))
+        .route("/v2/members/me/video-rooms/{id}/sessions", get(list_sessions))
+        .route("/v2/members/me/video-rooms/{id}/sessions/{sessionNo}/participants", get(list_participants))
         .route("/v2/members/refresh-token", post(refresh_token))
 }
 
@@ -125,4 +130,31 @@ async fn refresh_token(
     JsonBody(body): JsonBody<RefreshTokenInput>,
 ) -> ApiResult<Json<TokenPair>> {
     Ok(Json(s.platform.refresh(&body.refresh_token).await?))
+}
+
+#[utoipa::path(get, path = "/v2/members/me/video-rooms/{id}/sessions", tag = "member-api", params(("id" = i64, Path), PageQuery),
+    responses((status = 200, body = RoomSessionPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("memberToken" = [])))]
+/// Sessions of a room the member owns.
+async fn list_sessions(
+    State(s): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<i64>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<RoomSession>>> {
+    let page = input::page_request(q.page, q.page_size)?;
+    Ok(Json(s.platform.list_sessions(&m.app, id, page, Actor::Member(&m)).await?))
+}
+
+#[utoipa::path(get, path = "/v2/members/me/video-rooms/{id}/sessions/{sessionNo}/participants", tag = "member-api",
+    params(("id" = i64, Path), ("sessionNo" = i64, Path)),
+    responses((status = 200, body = [Participation]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("memberToken" = [])))]
+/// Attendance of a session of a room the member owns.
+async fn list_participants(
+    State(s): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path((id, session_no)): Path<(i64, i64)>,
+) -> ApiResult<Json<Vec<Participation>>> {
+    Ok(Json(s.platform.list_participations(&m.app, id, session_no, Actor::Member(&m)).await?))
 }

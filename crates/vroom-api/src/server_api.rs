@@ -13,10 +13,11 @@ use vroom_platform::model::*;
 use vroom_platform::service::{EmbedUrl, LoginResponse, RtcCredentials};
 use vroom_platform::{Actor, RoomKey};
 
-use crate::docs::{MemberPage, VideoRoomPage};
+use crate::docs::{MemberPage, RoomSessionPage, VideoRoomPage};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthApp, JsonBody, Path, Query};
 use crate::state::AppState;
+use vroom_platform::session::{Participation, RoomSession};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/video-rooms/{id}/cancel", post(cancel_room))
         .route("/video-rooms/{id}/members/{appUserId}/web-rtc-tokens", post(web_rtc_tokens))
         .route("/video-rooms/{id}/members/{appUserId}/embed-url", post(embed_url))
+        .route("/video-rooms/{id}/sessions", get(list_sessions))
+        .route("/video-rooms/{id}/sessions/{sessionNo}/participants", get(list_participants))
         .merge(crate::webhooks_api::routes())
 }
 
@@ -261,4 +264,37 @@ async fn embed_url(
     JsonBody(body): JsonBody<EmbedUrlInput>,
 ) -> ApiResult<Json<EmbedUrl>> {
     Ok(Json(s.platform.embed_url(&app.app_ref(), id, &app_user_id, &body).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v2/apps/me/video-rooms/{id}/sessions", tag = "server-api", params(("id" = i64, Path), PageQuery),
+    responses((status = 200, body = RoomSessionPage), (status = 404, body = ErrorBody)), security(("appCredentials" = [])))]
+/// The room's sessions (first join to last leave), newest first.
+async fn list_sessions(
+    State(s): State<AppState>,
+    app: AuthApp,
+    Path(id): Path<i64>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<RoomSession>>> {
+    let page = input::page_request(q.page, q.page_size)?;
+    Ok(Json(s.platform.list_sessions(&app.app_ref(), id, page, Actor::App).await?))
+}
+
+#[utoipa::path(get, path = "/v2/apps/me/video-rooms/{id}/sessions/{sessionNo}/participants", tag = "server-api",
+    params(("id" = i64, Path), ("sessionNo" = i64, Path)),
+    responses((status = 200, body = [Participation]), (status = 404, body = ErrorBody)), security(("appCredentials" = [])))]
+/// Who attended a session: join and leave times and reasons, in join order.
+async fn list_participants(
+    State(s): State<AppState>,
+    app: AuthApp,
+    Path((id, session_no)): Path<(i64, i64)>,
+) -> ApiResult<Json<Vec<Participation>>> {
+    Ok(Json(s.platform.list_participations(&app.app_ref(), id, session_no, Actor::App).await?))
 }

@@ -16,6 +16,7 @@ use vroom_platform::webhook::WebhookDelivery;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthApp, JsonBody, Path, Query};
+use crate::server_api::PageQuery;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -37,14 +38,6 @@ pub struct EventListQuery {
     #[serde(rename = "type")]
     #[param(inline, rename = "type")]
     pub event_type: Option<EventType>,
-    pub page: Option<i64>,
-    pub page_size: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
     pub page: Option<i64>,
     pub page_size: Option<i64>,
 }

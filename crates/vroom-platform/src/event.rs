@@ -47,7 +47,7 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    fn new(app: &AppRef, event_type: EventType, room: Option<i64>, data: Value, at: Timestamp) -> Self {
+    pub fn new(app: &AppRef, event_type: EventType, room: Option<i64>, data: Value, at: Timestamp) -> Self {
         let id = uuid::Uuid::new_v4().to_string();
         let envelope = json!({
             "id": id,

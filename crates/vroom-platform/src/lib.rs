@@ -13,6 +13,7 @@ pub mod event;
 pub mod input;
 pub mod model;
 pub mod service;
+pub mod session;
 pub mod store;
 pub mod time;
 pub mod token;

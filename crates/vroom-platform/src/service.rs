@@ -391,15 +391,9 @@ impl Platform {
     }
 
     /// The video room with this uuid, whichever app owns it: the media server knows rooms
-    /// only by the uuid in the access token. One lookup per app, until the store indexes
-    /// uuids across apps.
+    /// only by the uuid in the access token (uuids are unique across apps).
     pub async fn room_for_media(&self, uuid: &str) -> Result<Option<VideoRoom>> {
-        for app in self.store.list_apps().await? {
-            if let Some(room) = self.store.room_by_uuid(app.id, uuid).await? {
-                return Ok(Some(room));
-            }
-        }
-        Ok(None)
+        self.store.room_by_uuid_any(uuid).await
     }
 
     /// Media credentials for `member` in `room`. `check_password` is false for the server

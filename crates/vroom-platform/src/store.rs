@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::event::EventType;
 use crate::event::NewEvent;
 use crate::model::*;
+use crate::session::{Participation, RoomSession};
 use crate::time::Timestamp;
 use crate::webhook::{AttemptRecord, CallbackApi, DueDelivery, WebhookDelivery};
 
@@ -18,6 +19,8 @@ pub type StoreResult<T> = Result<T, Error>;
 pub type MemberEvents<'a> = &'a (dyn Fn(&Member, bool) -> Vec<NewEvent> + Send + Sync);
 /// Builds the outbox events of a new room.
 pub type RoomEvents<'a> = &'a (dyn Fn(&VideoRoom) -> Vec<NewEvent> + Send + Sync);
+/// Builds the outbox events of a participation change (JOINED or LEFT).
+pub type ParticipationEvents<'a> = &'a (dyn Fn(&VideoRoom, &Participation) -> Vec<NewEvent> + Send + Sync);
 /// Applies a change to a room inside the store's transaction; may refuse it.
 pub type RoomUpdate<'a> = &'a (dyn Fn(&mut VideoRoom) -> Result<(), Error> + Send + Sync);
 
@@ -65,6 +68,7 @@ pub trait Store: Send + Sync + 'static {
     async fn setting(&self, name: &str) -> StoreResult<Option<String>>;
     /// Stores `value` unless the setting exists; returns the value in effect.
     async fn init_setting(&self, name: &str, value: &str) -> StoreResult<String>;
+    async fn set_setting(&self, name: &str, value: &str) -> StoreResult<()>;
 
     // Apps. Creating an app also creates its built-in `admin` member.
     async fn create_app(&self, name: &str, api_key: &str, secret_hash: [u8; 32], now: Timestamp) -> StoreResult<App>;
@@ -157,4 +161,35 @@ pub trait Store: Send + Sync + 'static {
     async fn release_delivery_leases(&self) -> StoreResult<()>;
     /// Deletes finished deliveries and events older than `before`; returns events deleted.
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
+
+    // Presence, sessions and attendance (reported by the media server).
+    /// A room by uuid in any app (uuids are globally unique).
+    async fn room_by_uuid_any(&self, uuid: &str) -> StoreResult<Option<VideoRoom>>;
+    /// Records a join: starts a session when none is open (`session::lifecycle`), stores
+    /// the participation with its session number and writes `events` in the same
+    /// transaction. `None` when no room has that uuid.
+    async fn participant_joined(
+        &self,
+        room_uuid: &str,
+        participation: &Participation,
+        events: ParticipationEvents<'_>,
+    ) -> StoreResult<Option<VideoRoom>>;
+    /// Closes the open participation with that id (no-op if none), ends the session when
+    /// it was the last, writes `events`.
+    async fn participant_left(
+        &self,
+        participant_sid: &str,
+        reason: &str,
+        at: Timestamp,
+        events: ParticipationEvents<'_>,
+    ) -> StoreResult<()>;
+    /// Closes every open participation and session; returns how many participations.
+    async fn close_open_participations(
+        &self,
+        reason: &str,
+        at: Timestamp,
+        events: ParticipationEvents<'_>,
+    ) -> StoreResult<u64>;
+    async fn list_sessions(&self, room: VideoRoomId, page: PageRequest) -> StoreResult<Page<RoomSession>>;
+    async fn list_participations(&self, room: VideoRoomId, session_no: i64) -> StoreResult<Vec<Participation>>;
 }

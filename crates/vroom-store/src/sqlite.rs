@@ -13,6 +13,7 @@ use sqlx::{Row, SqliteConnection};
 use tokio::sync::Notify;
 use vroom_platform::event::NewEvent;
 use vroom_platform::model::*;
+use vroom_platform::session::{Participation, RoomSession, lifecycle};
 use vroom_platform::store::*;
 use vroom_platform::time::{self, Timestamp};
 use vroom_platform::webhook::*;
@@ -326,6 +327,117 @@ async fn room_in(conn: &mut SqliteConnection, app: AppId, id: VideoRoomId) -> Re
         .transpose()
 }
 
+/// Writes every mutable column of a room back.
+async fn write_room(conn: &mut SqliteConnection, room: &VideoRoom) -> Result<()> {
+    sqlx::query(
+        "UPDATE video_rooms SET room_type = ?2, video_room_state = ?3, access_level = ?4, title = ?5, description = ?6, \
+         custom_type = ?7, custom_data = ?8, password_hash = ?9, manually_approval = ?10, \
+         can_auto_room_composite_recording = ?11, scheduled_at = ?12, live_started_at = ?13, live_ended_at = ?14, \
+         last_session_no = ?15, view_options = ?16, last_modified_at = ?17 WHERE id = ?1",
+    )
+    .bind(room.id)
+    .bind(enum_text(&room.room_type))
+    .bind(enum_text(&room.video_room_state))
+    .bind(enum_text(&room.access_level))
+    .bind(&room.title)
+    .bind(&room.description)
+    .bind(&room.custom_type)
+    .bind(json_text(&room.custom_data))
+    .bind(&room.password_hash)
+    .bind(room.policy.manually_approval)
+    .bind(room.policy.can_auto_room_composite_recording)
+    .bind(opt_ms(room.scheduled_at))
+    .bind(opt_ms(room.live_started_at))
+    .bind(opt_ms(room.live_ended_at))
+    .bind(room.last_session_no)
+    .bind(json_text(&room.view_options))
+    .bind(ms(room.last_modified_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn room_by_id_any(conn: &mut SqliteConnection, id: VideoRoomId) -> Result<Option<VideoRoom>> {
+    sqlx::query(concat!(room_select!(), "WHERE r.id = ?1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(room_from_row)
+        .transpose()
+}
+
+fn participation_from_row(row: &SqliteRow) -> Result<Participation> {
+    Ok(Participation {
+        participant_sid: get(row, "participant_sid")?,
+        session_no: get(row, "session_no")?,
+        app_user_id: get(row, "app_user_id")?,
+        member_id: get(row, "member_id")?,
+        app_user_name: get(row, "app_user_name")?,
+        channel_member_type: get(row, "channel_member_type")?,
+        custom_data: parse_json(row, "custom_data")?,
+        hidden: get(row, "hidden")?,
+        joined_at: get_time(row, "joined_at")?,
+        left_at: get_opt_time(row, "left_at")?,
+        leave_reason: get(row, "leave_reason")?,
+    })
+}
+
+/// Closes one open participation; ends the session (and the room's liveness) when it was
+/// the last one. Returns whether anything was open.
+async fn close_participation(
+    conn: &mut SqliteConnection,
+    sid: &str,
+    reason: &str,
+    at: Timestamp,
+    events: ParticipationEvents<'_>,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "UPDATE participations SET left_at = ?2, leave_reason = ?3 WHERE participant_sid = ?1 AND left_at IS NULL \
+         RETURNING participant_sid, session_no, app_user_id, member_id, app_user_name, channel_member_type, \
+           custom_data, hidden, joined_at, left_at, leave_reason, video_room_id",
+    )
+    .bind(sid)
+    .bind(ms(at))
+    .bind(reason)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let Some(row) = row else { return Ok(false) };
+    let participation = participation_from_row(&row)?;
+    let room_id: i64 = get(&row, "video_room_id")?;
+    let Some(mut room) = room_by_id_any(conn, room_id).await? else { return Ok(true) };
+    let still_open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM participations WHERE video_room_id = ?1 AND session_no = ?2 AND left_at IS NULL",
+    )
+    .bind(room_id)
+    .bind(participation.session_no)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    if still_open == 0 {
+        let end_reason = if reason == vroom_platform::session::leave_reason::LEFT { "EMPTY" } else { reason };
+        sqlx::query(
+            "UPDATE room_sessions SET ended_at = ?3, end_reason = ?4 WHERE video_room_id = ?1 AND session_no = ?2 \
+             AND ended_at IS NULL",
+        )
+        .bind(room_id)
+        .bind(participation.session_no)
+        .bind(ms(at))
+        .bind(end_reason)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        lifecycle::end_session(&mut room, at);
+        room.last_modified_at = at;
+        write_room(conn, &room).await?;
+    }
+    insert_events(conn, events(&room, &participation)).await?;
+    Ok(true)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn setting(&self, name: &str) -> StoreResult<Option<String>> {
@@ -348,6 +460,16 @@ impl Store for SqliteStore {
             .fetch_one(&self.write)
             .await
             .map_err(db)
+    }
+
+    async fn set_setting(&self, name: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = ?2")
+            .bind(name)
+            .bind(value)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     async fn create_app(&self, name: &str, api_key: &str, secret_hash: [u8; 32], now: Timestamp) -> StoreResult<App> {
@@ -782,32 +904,7 @@ impl Store for SqliteStore {
             return Ok(Some(room));
         }
         room.last_modified_at = now;
-        sqlx::query(
-            "UPDATE video_rooms SET room_type = ?2, video_room_state = ?3, access_level = ?4, title = ?5, description = ?6, \
-             custom_type = ?7, custom_data = ?8, password_hash = ?9, manually_approval = ?10, \
-             can_auto_room_composite_recording = ?11, scheduled_at = ?12, live_started_at = ?13, live_ended_at = ?14, \
-             last_session_no = ?15, view_options = ?16, last_modified_at = ?17 WHERE id = ?1",
-        )
-        .bind(room.id)
-        .bind(enum_text(&room.room_type))
-        .bind(enum_text(&room.video_room_state))
-        .bind(enum_text(&room.access_level))
-        .bind(&room.title)
-        .bind(&room.description)
-        .bind(&room.custom_type)
-        .bind(json_text(&room.custom_data))
-        .bind(&room.password_hash)
-        .bind(room.policy.manually_approval)
-        .bind(room.policy.can_auto_room_composite_recording)
-        .bind(opt_ms(room.scheduled_at))
-        .bind(opt_ms(room.live_started_at))
-        .bind(opt_ms(room.live_ended_at))
-        .bind(room.last_session_no)
-        .bind(json_text(&room.view_options))
-        .bind(ms(room.last_modified_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        write_room(&mut tx, &room).await?;
         tx.commit().await.map_err(db)?;
         Ok(Some(room))
     }
@@ -1048,6 +1145,170 @@ impl Store for SqliteStore {
         .rows_affected();
         tx.commit().await.map_err(db)?;
         Ok(deleted)
+    }
+
+    async fn room_by_uuid_any(&self, uuid: &str) -> StoreResult<Option<VideoRoom>> {
+        sqlx::query(concat!(room_select!(), "WHERE r.uuid = ?1"))
+            .bind(uuid)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(room_from_row)
+            .transpose()
+    }
+
+    async fn participant_joined(
+        &self,
+        room_uuid: &str,
+        participation: &Participation,
+        events: ParticipationEvents<'_>,
+    ) -> StoreResult<Option<VideoRoom>> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(concat!(room_select!(), "WHERE r.uuid = ?1"))
+            .bind(room_uuid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(mut room) = row.as_ref().map(room_from_row).transpose()? else { return Ok(None) };
+        let at = participation.joined_at;
+        let open: Option<i64> =
+            sqlx::query_scalar("SELECT session_no FROM room_sessions WHERE video_room_id = ?1 AND ended_at IS NULL")
+                .bind(room.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        let session_no = match open {
+            Some(n) => n,
+            None => {
+                let n = lifecycle::start_session(&mut room, at);
+                sqlx::query("INSERT INTO room_sessions (video_room_id, session_no, started_at) VALUES (?1, ?2, ?3)")
+                    .bind(room.id)
+                    .bind(n)
+                    .bind(ms(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                room.last_modified_at = at;
+                write_room(&mut tx, &room).await?;
+                n
+            }
+        };
+        let p = Participation { session_no, ..participation.clone() };
+        let inserted = sqlx::query(
+            "INSERT INTO participations (video_room_id, session_no, participant_sid, app_user_id, member_id, app_user_name, \
+               channel_member_type, custom_data, hidden, joined_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (participant_sid) DO NOTHING",
+        )
+        .bind(room.id)
+        .bind(session_no)
+        .bind(&p.participant_sid)
+        .bind(&p.app_user_id)
+        .bind(p.member_id)
+        .bind(&p.app_user_name)
+        .bind(&p.channel_member_type)
+        .bind(json_text(&p.custom_data))
+        .bind(p.hidden)
+        .bind(ms(p.joined_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if inserted > 0 {
+            insert_events(&mut tx, events(&room, &p)).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        self.outbox.notify_one();
+        Ok(Some(room))
+    }
+
+    async fn participant_left(
+        &self,
+        participant_sid: &str,
+        reason: &str,
+        at: Timestamp,
+        events: ParticipationEvents<'_>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if close_participation(&mut tx, participant_sid, reason, at, events).await? {
+            tx.commit().await.map_err(db)?;
+            self.outbox.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn close_open_participations(
+        &self,
+        reason: &str,
+        at: Timestamp,
+        events: ParticipationEvents<'_>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let open: Vec<String> =
+            sqlx::query_scalar("SELECT participant_sid FROM participations WHERE left_at IS NULL ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+        for sid in &open {
+            close_participation(&mut tx, sid, reason, at, events).await?;
+        }
+        // Sessions left open without participants (none should exist) end too.
+        sqlx::query("UPDATE room_sessions SET ended_at = ?1, end_reason = ?2 WHERE ended_at IS NULL")
+            .bind(ms(at))
+            .bind(reason)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        self.outbox.notify_one();
+        Ok(open.len() as u64)
+    }
+
+    async fn list_sessions(&self, room: VideoRoomId, page: PageRequest) -> StoreResult<Page<RoomSession>> {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM room_sessions WHERE video_room_id = ?1")
+            .bind(room)
+            .fetch_one(&self.read)
+            .await
+            .map_err(db)?;
+        let rows = sqlx::query(
+            "SELECT s.session_no, s.started_at, s.ended_at, s.end_reason, \
+               (SELECT count(*) FROM participations p WHERE p.video_room_id = s.video_room_id \
+                  AND p.session_no = s.session_no) AS participant_count \
+             FROM room_sessions s WHERE s.video_room_id = ?1 ORDER BY s.session_no DESC LIMIT ?2 OFFSET ?3",
+        )
+        .bind(room)
+        .bind(i64::from(page.size))
+        .bind(page.offset() as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let content = rows
+            .iter()
+            .map(|r| {
+                Ok(RoomSession {
+                    session_no: get(r, "session_no")?,
+                    started_at: get_time(r, "started_at")?,
+                    ended_at: get_opt_time(r, "ended_at")?,
+                    end_reason: get(r, "end_reason")?,
+                    participant_count: get(r, "participant_count")?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Page { content, total_elements: total as u64, request: page })
+    }
+
+    async fn list_participations(&self, room: VideoRoomId, session_no: i64) -> StoreResult<Vec<Participation>> {
+        let rows = sqlx::query(
+            "SELECT participant_sid, session_no, app_user_id, member_id, app_user_name, channel_member_type, \
+               custom_data, hidden, joined_at, left_at, leave_reason, video_room_id \
+             FROM participations WHERE video_room_id = ?1 AND session_no = ?2 ORDER BY joined_at, id",
+        )
+        .bind(room)
+        .bind(session_no)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.iter().map(participation_from_row).collect()
     }
 }
 

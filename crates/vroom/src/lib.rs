@@ -85,6 +85,36 @@ impl RunningServer {
     }
 }
 
+/// Setting that holds the last time (Unix ms) this server was known to be running.
+const HEARTBEAT_SETTING: &str = "heartbeat_at";
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Records every few seconds that the server is alive, so that the next start knows when
+/// a crashed run stopped.
+async fn heartbeat(store: Arc<dyn Store>) {
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    loop {
+        tick.tick().await;
+        let now = vroom_platform::time::now().timestamp_millis().to_string();
+        if let Err(e) = store.set_setting(HEARTBEAT_SETTING, &now).await {
+            tracing::warn!(error = %e, "heartbeat not recorded");
+        }
+    }
+}
+
+/// A media server that just started has no participants: whoever the database still
+/// shows in a room left when the previous run stopped (its last heartbeat). Closes those
+/// participations and sessions, with LEFT events.
+async fn reconcile_presence(store: &SqliteStore, platform: &Platform) -> anyhow::Result<()> {
+    let last_alive = store.setting(HEARTBEAT_SETTING).await?.and_then(|v| v.parse::<i64>().ok());
+    let stopped_at = last_alive.map_or_else(vroom_platform::time::now, vroom_platform::time::from_millis);
+    let closed = platform.close_stale_sessions(stopped_at).await?;
+    if closed > 0 {
+        tracing::info!(participants = closed, stopped_at = %vroom_platform::time::format(&stopped_at), "closed sessions left open by the previous run");
+    }
+    Ok(())
+}
+
 /// Opens the store, binds the listener and starts serving.
 pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let store = open_store(&config.data_dir).await?;
@@ -96,6 +126,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let urls = PublicUrls { http, media };
     let store_handle = store.clone();
     let platform = Arc::new(platform(Arc::new(store.clone()), config, urls.clone()).await?);
+    reconcile_presence(&store, &platform).await?;
+    let heartbeat = tokio::spawn(heartbeat(Arc::new(store.clone())));
     let (media_key, media_secret) = media_credentials(&store, config).await?;
     let media = media::start(config, platform.clone(), &media_key, &media_secret)?;
     let media_udp = media.udp_addr;
@@ -122,6 +154,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         // database closes; what is not attempted stays in the outbox for the next start.
         let _ = stop_deliveries.send(true);
         let _ = deliveries.await;
+        heartbeat.abort();
         store_handle.close().await;
         served
     });
