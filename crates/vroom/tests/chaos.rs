@@ -229,8 +229,7 @@ async fn parent() {
         }
     }
     assert_eq!(violations, 0, "per-room order violations");
-    let restart_lefts =
-        delivered.iter().filter(|e| e["data"]["leaveReason"] == leave_reason::SERVER_RESTART).count();
+    let restart_lefts = delivered.iter().filter(|e| e["data"]["leaveReason"] == leave_reason::SERVER_RESTART).count();
     assert!(restart_lefts > 0, "participants open at the kill are closed by the restart");
     println!(
         "chaos: {} events, {} deliveries ({} duplicates), {} closed by the restart",
