@@ -425,24 +425,9 @@ section="$TMP/section.md"
     echo
 } >"$section"
 
-# Replace the section (from its heading to the next level-2 heading outside a code fence) or
-# append it; every other line of the file stays as it was.
-write_report() {
-    local out=$1 tmp
-    if [[ ! -s $out ]]; then printf '# Benchmarks\n\n' >"$out"; fi
-    tmp="$TMP/report.new"
-    awk -v title="$SECTION_TITLE" -v secfile="$section" '
-        function emit(  l) { while ((getline l < secfile) > 0) print l; close(secfile); done = 1 }
-        /^```/ { fence = !fence }
-        !fence && /^## / {
-            skipping = 0
-            if ($0 == title && !done) { emit(); skipping = 1; next }
-        }
-        !skipping { print; last = $0 }
-        END { if (!done) { if (NR > 0 && last != "") print ""; emit() } }
-    ' "$out" >"$tmp"
-    cat "$tmp" >"$out" # rewrite in place: keeps the file's owner and mode
-}
+# Replace the section, or append it; every other line of the file stays as it was.
+source "$ROOT/bench/report.sh"
+write_report() { replace_section "$1" "$SECTION_TITLE" "$section"; }
 write_report "$OUT"
 
 echo

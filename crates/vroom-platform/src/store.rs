@@ -148,12 +148,16 @@ pub trait Store: Send + Sync + 'static {
     /// Makes an event due for delivery now to the current receiver (creating the delivery
     /// if the event predates the registration). `None` if the event does not exist.
     async fn redeliver(&self, app: AppId, event_id: &str, now: Timestamp) -> StoreResult<Option<WebhookDelivery>>;
-    /// Leases up to `limit` due deliveries for `lease`. A room's deliveries are handed out
-    /// one at a time in `seq` order: none while an earlier one of that room is pending.
+    /// Leases up to `limit` due deliveries for `lease`, at most `per_app` of one app and
+    /// none of `busy_apps` (so one slow receiver cannot take every slot). A room's
+    /// deliveries are handed out one at a time in `seq` order: none while an earlier one
+    /// of that room is pending.
     async fn claim_deliveries(
         &self,
         now: Timestamp,
         limit: u32,
+        per_app: u32,
+        busy_apps: &[AppId],
         lease: std::time::Duration,
     ) -> StoreResult<Vec<DueDelivery>>;
     async fn record_attempt(&self, event_id: &str, attempt: &AttemptRecord) -> StoreResult<()>;

@@ -1057,22 +1057,36 @@ impl Store for SqliteStore {
         Ok(Some(delivery_from_row(&row)?))
     }
 
-    async fn claim_deliveries(&self, now: Timestamp, limit: u32, lease: Duration) -> StoreResult<Vec<DueDelivery>> {
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        per_app: u32,
+        busy_apps: &[AppId],
+        lease: Duration,
+    ) -> StoreResult<Vec<DueDelivery>> {
+        let busy = serde_json::to_string(busy_apps).unwrap_or_else(|_| "[]".into());
         let mut tx = self.begin().await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "UPDATE webhook_deliveries SET locked_until = ?2 WHERE event_id IN ( \
-               SELECT d.event_id FROM webhook_deliveries d \
-               WHERE d.status = 'PENDING' AND d.next_attempt_at <= ?1 \
-                 AND (d.locked_until IS NULL OR d.locked_until <= ?1) \
-                 AND (d.video_room_id IS NULL OR NOT EXISTS ( \
-                   SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id \
-                     AND e.video_room_id = d.video_room_id AND e.status = 'PENDING' AND e.seq < d.seq)) \
-               ORDER BY d.next_attempt_at, d.created_at LIMIT ?3) \
+               SELECT event_id FROM ( \
+                 SELECT d.event_id, d.next_attempt_at, d.created_at, \
+                   row_number() OVER (PARTITION BY d.app_id ORDER BY d.next_attempt_at, d.created_at) AS nth \
+                 FROM webhook_deliveries d \
+                 WHERE d.status = 'PENDING' AND d.next_attempt_at <= ?1 \
+                   AND (d.locked_until IS NULL OR d.locked_until <= ?1) \
+                   AND d.app_id NOT IN (SELECT value FROM json_each(?5)) \
+                   AND (d.video_room_id IS NULL OR NOT EXISTS ( \
+                     SELECT 1 FROM webhook_deliveries e WHERE e.app_id = d.app_id \
+                       AND e.video_room_id = d.video_room_id AND e.status = 'PENDING' AND e.seq < d.seq))) \
+               WHERE nth <= ?4 ORDER BY next_attempt_at, created_at LIMIT ?3) \
              RETURNING event_id",
         )
         .bind(ms(now))
         .bind(ms(now) + lease.as_millis() as i64)
         .bind(i64::from(limit))
+        .bind(i64::from(per_app))
+        .bind(&busy)
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;

@@ -11,12 +11,14 @@
 
 mod sign;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use vroom_platform::Store;
+use vroom_platform::model::AppId;
 use vroom_platform::time;
 use vroom_platform::webhook::{
     ATTEMPT_TIMEOUT, AttemptClass, AttemptRecord, DeliveryStatus, DueDelivery, RetryPolicy, classify,
@@ -32,13 +34,16 @@ pub struct DelivererConfig {
     pub retry: RetryPolicy,
     /// Attempts in flight at once, over all apps.
     pub concurrency: usize,
+    /// Attempts in flight at once for one app: a slow or dead receiver holds at most this
+    /// many slots, the others keep flowing.
+    pub per_app: usize,
     /// How often the outbox is polled when nothing wakes the worker.
     pub poll: Duration,
 }
 
 impl Default for DelivererConfig {
     fn default() -> Self {
-        Self { retry: RetryPolicy::default(), concurrency: 64, poll: Duration::from_millis(100) }
+        Self { retry: RetryPolicy::default(), concurrency: 64, per_app: 8, poll: Duration::from_millis(100) }
     }
 }
 
@@ -72,6 +77,7 @@ impl Deliverer {
             tracing::warn!(error = %e, "could not release webhook leases");
         }
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let per_app: Arc<Mutex<HashMap<AppId, usize>>> = Arc::default();
         let mut in_flight = JoinSet::new();
         let mut last_prune = None;
         loop {
@@ -80,14 +86,28 @@ impl Deliverer {
             }
             let free = slots.available_permits();
             if free > 0 {
-                match self.store.claim_deliveries(time::now(), free as u32, ATTEMPT_TIMEOUT * 3).await {
+                let busy: Vec<AppId> = {
+                    let counts = per_app.lock().unwrap_or_else(|e| e.into_inner());
+                    counts.iter().filter(|(_, n)| **n >= self.config.per_app).map(|(app, _)| *app).collect()
+                };
+                let claimed = self
+                    .store
+                    .claim_deliveries(time::now(), free as u32, self.config.per_app as u32, &busy, ATTEMPT_TIMEOUT * 3)
+                    .await;
+                match claimed {
                     Ok(batch) => {
                         for due in batch {
                             let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                            let app = due.callback.app_id;
+                            *per_app.lock().unwrap_or_else(|e| e.into_inner()).entry(app).or_default() += 1;
                             let me = self.clone();
+                            let per_app = per_app.clone();
                             in_flight.spawn(async move {
                                 me.attempt(due).await;
                                 drop(permit);
+                                if let Some(n) = per_app.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&app) {
+                                    *n = n.saturating_sub(1);
+                                }
                                 // A finished attempt may unblock the next event of its room.
                                 me.wake();
                             });

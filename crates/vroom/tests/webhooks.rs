@@ -354,3 +354,41 @@ async fn events_survive_sigkill() {
     second.wait().unwrap();
     receiver.stop();
 }
+
+/// One app's receiver that never answers holds only a few delivery slots: another app's
+/// events keep flowing.
+#[tokio::test]
+async fn a_dead_receiver_does_not_hold_up_other_apps() {
+    let server = TestServer::start().await;
+    // Accepts connections, never answers: every attempt waits for the 10 s timeout.
+    let hang = Router::new().route(
+        "/hook",
+        post(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::OK
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let hang_task = tokio::spawn(async move { axum::serve(listener, hang).await });
+
+    let slow = server.new_app("slow").await;
+    let slow_api = server.server_api_for(&slow);
+    slow_api.put("/callback-api", json!({"url": hang_url})).await.expect(200);
+    // More events than the deliverer has slots in all.
+    for i in 0..100 {
+        slow_api.post("/members", json!({"appUserId": format!("s{i}")})).await.expect(201);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let receiver = Receiver::start(vec![]).await;
+    let api = server.server_api();
+    api.put("/callback-api", json!({"url": receiver.url()})).await.expect(200);
+    let sent = Instant::now();
+    api.post("/members", json!({"appUserId": "fast"})).await.expect(201);
+    receiver.wait_for("the healthy app's event", |r| !of_type(r, "MEMBER_CREATED").is_empty()).await;
+    assert!(sent.elapsed() < Duration::from_secs(3), "took {:?} behind a dead receiver", sent.elapsed());
+    server.stop().await;
+    receiver.stop();
+    hang_task.abort();
+}

@@ -1,0 +1,20 @@
+# Shared by the bench scripts (sourced): replace_section FILE TITLE SECTION_FILE
+# replaces the level-2 section TITLE of FILE (from its heading to the next level-2 heading
+# outside a code fence) with SECTION_FILE's lines, or appends it; every other line stays.
+replace_section() {
+    local out=$1 title=$2 secfile=$3 tmp
+    if [[ ! -s $out ]]; then printf '# Benchmarks\n\n' >"$out"; fi
+    tmp=$(mktemp)
+    awk -v title="$title" -v secfile="$secfile" '
+        function emit(  l) { while ((getline l < secfile) > 0) print l; close(secfile); done = 1 }
+        /^```/ { fence = !fence }
+        !fence && /^## / {
+            skipping = 0
+            if ($0 == title && !done) { emit(); skipping = 1; next }
+        }
+        !skipping { print; last = $0 }
+        END { if (!done) { if (NR > 0 && last != "") print ""; emit() } }
+    ' "$out" >"$tmp"
+    cat "$tmp" >"$out" # rewrite in place: keeps the file's owner and mode
+    rm -f "$tmp"
+}
