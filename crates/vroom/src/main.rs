@@ -24,6 +24,8 @@ enum Command {
     /// Manage apps (tenants) and their API credentials. Works while `serve` runs.
     #[command(subcommand)]
     App(AppCommand),
+    /// Load-test a LiveKit-compatible media server (vroom or LiveKit) with synthetic media.
+    Loadtest(vroom_loadtest::LoadtestArgs),
 }
 
 #[derive(Subcommand)]
@@ -54,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(ServeConfig::resolve(&cli.common, &args)?).await,
         Command::App(cmd) => app_command(&cli.common, cmd).await,
+        Command::Loadtest(args) => std::process::exit(vroom_loadtest::main(args).await),
     }
 }
 
