@@ -8,7 +8,6 @@ use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
-use vroom_platform::model::{Member, VideoRoom};
 
 use crate::state::AppState;
 use crate::{member_api, server_api, webhooks_api};
@@ -16,41 +15,12 @@ use crate::{member_api, server_api, webhooks_api};
 pub const OPENAPI_PATH: &str = "/open-api/openapi.json";
 pub const SWAGGER_UI_PATH: &str = "/open-api/swagger-ui";
 
-/// Page of members (Spring-Data shape; `number` is 0-based).
+/// A page (Spring-Data shape; `number` is the 0-based page index). Documentation only:
+/// `vroom_platform::model::Page` serializes to this.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MemberPage {
-    content: Vec<Member>,
-    total_pages: u64,
-    total_elements: u64,
-    number_of_elements: u64,
-    number: u64,
-    size: u32,
-    first: bool,
-    last: bool,
-    empty: bool,
-}
-
-/// Page of video rooms (Spring-Data shape; `number` is 0-based).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VideoRoomPage {
-    content: Vec<VideoRoom>,
-    total_pages: u64,
-    total_elements: u64,
-    number_of_elements: u64,
-    number: u64,
-    size: u32,
-    first: bool,
-    last: bool,
-    empty: bool,
-}
-
-/// Page of room sessions (Spring-Data shape).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RoomSessionPage {
-    content: Vec<vroom_platform::session::RoomSession>,
+pub struct PageOf<T: ToSchema> {
+    content: Vec<T>,
     total_pages: u64,
     total_elements: u64,
     number_of_elements: u64,

@@ -11,7 +11,7 @@ use vroom_platform::model::*;
 use vroom_platform::service::{RtcCredentials, TokenPair};
 use vroom_platform::{Actor, RoomKey};
 
-use crate::docs::{RoomSessionPage, VideoRoomPage};
+use crate::docs::PageOf;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthMember, JsonBody, Path, Query};
 use crate::server_api::PageQuery;
@@ -52,7 +52,7 @@ async fn create_room(
 }
 
 #[utoipa::path(get, path = "/v2/members/me/video-rooms", tag = "member-api", params(VideoRoomListQuery),
-    responses((status = 200, body = VideoRoomPage), (status = 400, body = ErrorBody)), security(("memberToken" = [])))]
+    responses((status = 200, body = PageOf<VideoRoom>), (status = 400, body = ErrorBody)), security(("memberToken" = [])))]
 /// The member's rooms plus the app's PUBLIC and MEMBER rooms.
 async fn list_rooms(
     State(s): State<AppState>,
@@ -133,7 +133,7 @@ async fn refresh_token(
 }
 
 #[utoipa::path(get, path = "/v2/members/me/video-rooms/{id}/sessions", tag = "member-api", params(("id" = i64, Path), PageQuery),
-    responses((status = 200, body = RoomSessionPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = PageOf<RoomSession>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("memberToken" = [])))]
 /// Sessions of a room the member owns.
 async fn list_sessions(

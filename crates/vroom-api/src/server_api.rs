@@ -13,7 +13,7 @@ use vroom_platform::model::*;
 use vroom_platform::service::{EmbedUrl, LoginResponse, RtcCredentials};
 use vroom_platform::{Actor, RoomKey};
 
-use crate::docs::{MemberPage, RoomSessionPage, VideoRoomPage};
+use crate::docs::PageOf;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthApp, JsonBody, Path, Query};
 use crate::state::AppState;
@@ -111,7 +111,7 @@ async fn upsert_member(
 }
 
 #[utoipa::path(get, path = "/v2/apps/me/members", tag = "server-api", params(MemberListQuery),
-    responses((status = 200, body = MemberPage), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
+    responses((status = 200, body = PageOf<Member>), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
 /// Lists members.
 async fn list_members(
     State(s): State<AppState>,
@@ -178,7 +178,7 @@ async fn create_room(
 }
 
 #[utoipa::path(get, path = "/v2/apps/me/video-rooms", tag = "server-api", params(VideoRoomListQuery),
-    responses((status = 200, body = VideoRoomPage), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
+    responses((status = 200, body = PageOf<VideoRoom>), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
 /// Lists the app's rooms.
 async fn list_rooms(
     State(s): State<AppState>,
@@ -275,7 +275,7 @@ pub struct PageQuery {
 }
 
 #[utoipa::path(get, path = "/v2/apps/me/video-rooms/{id}/sessions", tag = "server-api", params(("id" = i64, Path), PageQuery),
-    responses((status = 200, body = RoomSessionPage), (status = 404, body = ErrorBody)), security(("appCredentials" = [])))]
+    responses((status = 200, body = PageOf<RoomSession>), (status = 404, body = ErrorBody)), security(("appCredentials" = [])))]
 /// The room's sessions (first join to last leave), newest first.
 async fn list_sessions(
     State(s): State<AppState>,

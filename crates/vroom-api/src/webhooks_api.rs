@@ -14,6 +14,7 @@ use vroom_platform::input;
 use vroom_platform::model::Page;
 use vroom_platform::webhook::WebhookDelivery;
 
+use crate::docs::PageOf;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthApp, JsonBody, Path, Query};
 use crate::server_api::PageQuery;
@@ -56,36 +57,6 @@ pub struct EventEnvelope {
     seq: Option<i64>,
 }
 
-/// Page of events (Spring-Data shape).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EventPage {
-    content: Vec<EventEnvelope>,
-    total_pages: u64,
-    total_elements: u64,
-    number_of_elements: u64,
-    number: u64,
-    size: u32,
-    first: bool,
-    last: bool,
-    empty: bool,
-}
-
-/// Page of deliveries (Spring-Data shape).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryPage {
-    content: Vec<WebhookDelivery>,
-    total_pages: u64,
-    total_elements: u64,
-    number_of_elements: u64,
-    number: u64,
-    size: u32,
-    first: bool,
-    last: bool,
-    empty: bool,
-}
-
 #[utoipa::path(put, path = "/v2/apps/me/callback-api", tag = "webhooks", request_body = CallbackApiInput,
     responses((status = 200, body = CallbackApiView), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
 /// Registers (or replaces) the app's webhook receiver; returns the signing secret.
@@ -113,7 +84,7 @@ async fn delete_callback(State(s): State<AppState>, app: AuthApp) -> ApiResult<S
 }
 
 #[utoipa::path(get, path = "/v2/apps/me/events", tag = "webhooks", params(EventListQuery),
-    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
+    responses((status = 200, body = PageOf<EventEnvelope>), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
 /// The event log (kept at least 7 days), oldest first: lets a receiver catch up.
 async fn list_events(
     State(s): State<AppState>,
@@ -126,7 +97,7 @@ async fn list_events(
 }
 
 #[utoipa::path(get, path = "/v2/apps/me/webhook-deliveries", tag = "webhooks", params(PageQuery),
-    responses((status = 200, body = DeliveryPage), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
+    responses((status = 200, body = PageOf<WebhookDelivery>), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
 /// The delivery log, newest first: status, attempts, last answer, next attempt.
 async fn list_deliveries(
     State(s): State<AppState>,

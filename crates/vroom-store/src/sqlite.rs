@@ -778,38 +778,24 @@ impl Store for SqliteStore {
 
     async fn create_room(&self, app: AppId, room: &VideoRoom, events: RoomEvents<'_>) -> StoreResult<VideoRoom> {
         let mut tx = self.begin().await?;
+        // The columns a room never changes are inserted here; every other one is written by
+        // `write_room`, the single list of a room's mutable columns.
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO video_rooms (uuid, app_id, owner_member_id, room_type, video_room_state, access_level, creator_type, \
-             creator_id, title, description, custom_type, custom_data, password_hash, manually_approval, \
-             can_auto_room_composite_recording, scheduled_at, live_started_at, live_ended_at, last_session_no, view_options, \
-             created_at, last_modified_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) RETURNING id",
+            "INSERT INTO video_rooms (uuid, app_id, owner_member_id, creator_type, creator_id, created_at, \
+               last_modified_at, room_type, video_room_state, access_level, manually_approval, \
+               can_auto_room_composite_recording, last_session_no) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, '', '', '', 0, 0, 0) RETURNING id",
         )
         .bind(&room.uuid)
         .bind(app)
         .bind(room.member.id)
-        .bind(enum_text(&room.room_type))
-        .bind(enum_text(&room.video_room_state))
-        .bind(enum_text(&room.access_level))
         .bind(enum_text(&room.creator_type))
         .bind(room.creator_id)
-        .bind(&room.title)
-        .bind(&room.description)
-        .bind(&room.custom_type)
-        .bind(json_text(&room.custom_data))
-        .bind(&room.password_hash)
-        .bind(room.policy.manually_approval)
-        .bind(room.policy.can_auto_room_composite_recording)
-        .bind(opt_ms(room.scheduled_at))
-        .bind(opt_ms(room.live_started_at))
-        .bind(opt_ms(room.live_ended_at))
-        .bind(room.last_session_no)
-        .bind(json_text(&room.view_options))
         .bind(ms(room.created_at))
-        .bind(ms(room.last_modified_at))
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
+        write_room(&mut tx, &VideoRoom { id, ..room.clone() }).await?;
         let stored = room_in(&mut tx, app, id).await?.ok_or_else(|| Error::internal("inserted room not found"))?;
         insert_events(&mut tx, events(&stored)).await?;
         tx.commit().await.map_err(db)?;
