@@ -36,6 +36,11 @@ pub fn app_state(platform: Arc<Platform>) -> AppState {
     AppState { platform, metrics: Arc::default() }
 }
 
+/// [`app_state`] with metrics that also render counters kept outside this crate.
+pub fn app_state_with_metrics(platform: Arc<Platform>, metrics: metrics::HttpMetrics) -> AppState {
+    AppState { platform, metrics: Arc::new(metrics) }
+}
+
 /// The complete HTTP router (extra routers, such as signalling, are merged by the caller).
 pub fn router(state: AppState) -> Router {
     let server = server_api::routes();

@@ -8,7 +8,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -42,7 +44,42 @@ impl Default for HttpMetrics {
     }
 }
 
+/// A counter kept elsewhere (the media worker's packet counters), read at every scrape so
+/// its owner needs no Prometheus types on its hot path.
+pub struct ExternalCounter {
+    /// Name without the `vroom_` prefix and `_total` suffix (both are added).
+    pub name: &'static str,
+    pub help: &'static str,
+    pub read: Box<dyn Fn() -> u64 + Send + Sync>,
+}
+
+struct ExternalCounters(Vec<ExternalCounter>);
+
+impl std::fmt::Debug for ExternalCounters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|c| c.name)).finish()
+    }
+}
+
+impl Collector for ExternalCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for c in &self.0 {
+            let counter = ConstCounter::new((c.read)());
+            let metric = encoder.encode_descriptor(c.name, c.help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
 impl HttpMetrics {
+    /// HTTP metrics plus counters read from elsewhere at every scrape.
+    pub fn with_external(counters: Vec<ExternalCounter>) -> Self {
+        let mut metrics = Self::default();
+        metrics.registry.register_collector(Box::new(ExternalCounters(counters)));
+        metrics
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.

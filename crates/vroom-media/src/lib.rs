@@ -48,4 +48,4 @@ pub mod state;
 pub mod worker;
 
 pub use model::*;
-pub use worker::{MediaGone, MediaHandle, WorkerConfig, start_worker};
+pub use worker::{MediaCounters, MediaGone, MediaHandle, WorkerConfig, start_worker};

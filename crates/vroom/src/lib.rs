@@ -115,6 +115,26 @@ async fn reconcile_presence(store: &SqliteStore, platform: &Platform) -> anyhow:
     Ok(())
 }
 
+/// The media worker's packet counters as `/metrics` counters.
+fn media_metrics(counters: &Arc<vroom_media::MediaCounters>) -> Vec<vroom_api::metrics::ExternalCounter> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let counter = |name, help, field: fn(&vroom_media::MediaCounters) -> &AtomicU64| {
+        let counters = counters.clone();
+        vroom_api::metrics::ExternalCounter {
+            name,
+            help,
+            read: Box::new(move || field(&counters).load(Ordering::Relaxed)),
+        }
+    };
+    vec![
+        counter("media_rtp_received_packets", "RTP packets received by the media server", |c| &c.rtp_received),
+        counter("media_rtp_sent_packets", "RTP packets sent (forwarded) by the media server", |c| &c.rtp_sent),
+        counter("media_rtp_sent_bytes", "bytes of the RTP packets sent by the media server", |c| &c.rtp_sent_bytes),
+        counter("media_datagrams_received", "UDP datagrams received by the media server", |c| &c.datagrams_received),
+        counter("media_datagrams_sent", "UDP datagrams sent by the media server", |c| &c.datagrams_sent),
+    ]
+}
+
 /// Opens the store, binds the listener and starts serving.
 pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let store = open_store(&config.data_dir).await?;
@@ -131,7 +151,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let (media_key, media_secret) = media_credentials(&store, config).await?;
     let media = media::start(config, platform.clone(), &media_key, &media_secret)?;
     let media_udp = media.udp_addr;
-    let router = vroom_api::router(vroom_api::app_state(platform.clone())).merge(media.router);
+    let metrics = vroom_api::metrics::HttpMetrics::with_external(media_metrics(&media.counters));
+    let router = vroom_api::router(vroom_api::app_state_with_metrics(platform.clone(), metrics)).merge(media.router);
     let deliverer = vroom_webhooks::Deliverer::new(
         Arc::new(store.clone()),
         vroom_webhooks::DelivererConfig {

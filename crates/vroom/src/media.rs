@@ -14,6 +14,7 @@ use crate::config::{self, ServeConfig};
 pub struct Media {
     pub router: axum::Router,
     pub udp_addr: SocketAddr,
+    pub counters: Arc<vroom_media::MediaCounters>,
 }
 
 /// Binds the media UDP port, starts the worker and builds the signalling routes.
@@ -24,13 +25,14 @@ pub fn start(config: &ServeConfig, platform: Arc<Platform>, api_key: &str, api_s
     let media = vroom_media::start_worker(vroom_media::WorkerConfig { bind, node_ip })
         .with_context(|| format!("binding the media UDP port {bind}"))?;
     let udp_addr = media.udp_addr();
+    let counters = media.counters();
     let state = SignalState {
         verifier: TokenVerifier::new(api_key, api_secret),
         media,
         gate: Arc::new(PlatformGate(platform)),
         node_id: udp_addr.to_string(),
     };
-    Ok(Media { router: vroom_signal::router(state), udp_addr })
+    Ok(Media { router: vroom_signal::router(state), udp_addr, counters })
 }
 
 /// Rooms are vroom video rooms, by uuid, that are neither ended nor cancelled.
