@@ -160,7 +160,8 @@ pub trait Store: Send + Sync + 'static {
         busy_apps: &[AppId],
         lease: std::time::Duration,
     ) -> StoreResult<Vec<DueDelivery>>;
-    async fn record_attempt(&self, event_id: &str, attempt: &AttemptRecord) -> StoreResult<()>;
+    /// Records the outcomes of attempts (one transaction for the batch).
+    async fn record_attempts(&self, attempts: &[(String, AttemptRecord)]) -> StoreResult<()>;
     /// Drops every lease (at start-up: no attempt of a previous run is still in flight).
     async fn release_delivery_leases(&self) -> StoreResult<()>;
     /// Deletes finished deliveries and events older than `before`; returns events deleted.

@@ -1076,47 +1076,53 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        let mut due = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let row = sqlx::query(
-                "SELECT d.event_id, d.attempts, d.created_at, e.envelope, c.app_id, c.url, c.access_id, c.access_password, \
-                   c.signing_secret \
-                 FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN callback_apis c ON c.app_id = d.app_id \
-                 WHERE d.event_id = ?1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-            let Some(row) = row else { continue };
-            due.push(DueDelivery {
-                event_id: get(&row, "event_id")?,
-                created_at: get_time(&row, "created_at")?,
-                attempts: get::<i64>(&row, "attempts")? as u32,
-                body: get(&row, "envelope")?,
-                callback: callback_from_row(&row)?,
-            });
-        }
+        // One read for the whole batch: the leased rows with their event and receiver.
+        let rows = sqlx::query(
+            "SELECT d.event_id, d.attempts, d.created_at, e.envelope, c.app_id, c.url, c.access_id, c.access_password, \
+               c.signing_secret \
+             FROM webhook_deliveries d JOIN events e ON e.id = d.event_id JOIN callback_apis c ON c.app_id = d.app_id \
+             WHERE d.event_id IN (SELECT value FROM json_each(?1)) ORDER BY d.next_attempt_at, d.created_at",
+        )
+        .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let due = rows
+            .iter()
+            .map(|row| {
+                Ok(DueDelivery {
+                    event_id: get(row, "event_id")?,
+                    created_at: get_time(row, "created_at")?,
+                    attempts: get::<i64>(row, "attempts")? as u32,
+                    body: get(row, "envelope")?,
+                    callback: callback_from_row(row)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         tx.commit().await.map_err(db)?;
         Ok(due)
     }
 
-    async fn record_attempt(&self, event_id: &str, a: &AttemptRecord) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?2, last_status_code = ?3, \
-               last_error = ?4, status = ?5, next_attempt_at = coalesce(?6, next_attempt_at), locked_until = NULL, \
-               delivered_at = CASE WHEN ?5 = 'DELIVERED' THEN ?2 ELSE delivered_at END \
-             WHERE event_id = ?1 AND status = 'PENDING'",
-        )
-        .bind(event_id)
-        .bind(ms(a.at))
-        .bind(a.status_code.map(i64::from))
-        .bind(&a.error)
-        .bind(enum_text(&a.status))
-        .bind(opt_ms(a.next_attempt_at))
-        .execute(&self.write)
-        .await
-        .map_err(db)?;
+    async fn record_attempts(&self, attempts: &[(String, AttemptRecord)]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for (event_id, a) in attempts {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?2, last_status_code = ?3, \
+                   last_error = ?4, status = ?5, next_attempt_at = coalesce(?6, next_attempt_at), locked_until = NULL, \
+                   delivered_at = CASE WHEN ?5 = 'DELIVERED' THEN ?2 ELSE delivered_at END \
+                 WHERE event_id = ?1 AND status = 'PENDING'",
+            )
+            .bind(event_id)
+            .bind(ms(a.at))
+            .bind(a.status_code.map(i64::from))
+            .bind(&a.error)
+            .bind(enum_text(&a.status))
+            .bind(opt_ms(a.next_attempt_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
         Ok(())
     }
 

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use vroom_platform::Store;
 use vroom_platform::model::AppId;
@@ -43,7 +43,7 @@ pub struct DelivererConfig {
 
 impl Default for DelivererConfig {
     fn default() -> Self {
-        Self { retry: RetryPolicy::default(), concurrency: 64, per_app: 8, poll: Duration::from_millis(100) }
+        Self { retry: RetryPolicy::default(), concurrency: 128, per_app: 32, poll: Duration::from_millis(100) }
     }
 }
 
@@ -78,6 +78,9 @@ impl Deliverer {
         }
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
         let per_app: Arc<Mutex<HashMap<AppId, usize>>> = Arc::default();
+        // Outcomes are written in batches by one task: one transaction for many attempts.
+        let (records, outcomes) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(self.clone().record(outcomes));
         let mut in_flight = JoinSet::new();
         let mut last_prune = None;
         loop {
@@ -102,14 +105,14 @@ impl Deliverer {
                             *per_app.lock().unwrap_or_else(|e| e.into_inner()).entry(app).or_default() += 1;
                             let me = self.clone();
                             let per_app = per_app.clone();
+                            let records = records.clone();
                             in_flight.spawn(async move {
-                                me.attempt(due).await;
+                                let outcome = me.attempt(due).await;
+                                let _ = records.send(outcome);
                                 drop(permit);
                                 if let Some(n) = per_app.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&app) {
                                     *n = n.saturating_sub(1);
                                 }
-                                // A finished attempt may unblock the next event of its room.
-                                me.wake();
                             });
                         }
                     }
@@ -133,9 +136,28 @@ impl Deliverer {
             }
         }
         while in_flight.join_next().await.is_some() {}
+        drop(records);
+        let _ = recorder.await;
     }
 
-    async fn attempt(&self, due: DueDelivery) {
+    /// Writes attempt outcomes, batching whatever has queued up meanwhile. Until an
+    /// outcome is written its delivery stays leased (not retried, and the next event of
+    /// its room waits), so nothing is delivered out of order.
+    async fn record(self: Arc<Self>, mut outcomes: mpsc::UnboundedReceiver<(String, AttemptRecord)>) {
+        const BATCH: usize = 256;
+        let mut batch = Vec::with_capacity(BATCH);
+        while outcomes.recv_many(&mut batch, BATCH).await > 0 {
+            if let Err(e) = self.store.record_attempts(&batch).await {
+                // The leases expire and the events are tried again: at-least-once holds.
+                tracing::warn!(error = %e, attempts = batch.len(), "recording webhook attempts failed");
+            }
+            batch.clear();
+            // Finished attempts may unblock the next event of their rooms.
+            self.wake();
+        }
+    }
+
+    async fn attempt(&self, due: DueDelivery) -> (String, AttemptRecord) {
         let now = time::now();
         let mut request = self
             .client
@@ -160,11 +182,7 @@ impl Deliverer {
             },
         };
         tracing::debug!(event = %due.event_id, ?status_code, ?status, attempts, "webhook attempt");
-        let record = AttemptRecord { at: now, status_code, error, status, next_attempt_at };
-        if let Err(e) = self.store.record_attempt(&due.event_id, &record).await {
-            // The lease expires and the event is tried again: at-least-once holds.
-            tracing::warn!(event = %due.event_id, error = %e, "recording a webhook attempt failed");
-        }
+        (due.event_id, AttemptRecord { at: now, status_code, error, status, next_attempt_at })
     }
 }
 
