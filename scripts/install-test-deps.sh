@@ -25,4 +25,11 @@ if [ -f package-lock.json ]; then
 else
     npm install --no-audit --no-fund --loglevel=error
 fi
+# The LiveKit Python SDK (native libwebrtc) for the native-client tests, in a venv of ours.
+echo "install-test-deps: installing Python packages in tests/python/.venv"
+cd ../python
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 echo "install-test-deps: done"
