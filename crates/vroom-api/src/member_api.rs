@@ -17,6 +17,7 @@ use crate::extract::{AuthMember, JsonBody, Path, Query};
 use crate::server_api::PageQuery;
 use crate::server_api::VideoRoomListQuery;
 use crate::state::AppState;
+use vroom_platform::approval::LiveParticipant;
 use vroom_platform::input;
 use vroom_platform::session::{Participation, RoomSession};
 
@@ -29,6 +30,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/members/me/video-rooms/{id}/web-rtc-tokens", post(web_rtc_tokens))
         .route("/v2/members/me/video-rooms/{id}/sessions", get(list_sessions))
         .route("/v2/members/me/video-rooms/{id}/sessions/{sessionNo}/participants", get(list_participants))
+        .route("/v2/members/me/video-rooms/{id}/participants", get(live_participants))
+        .route("/v2/members/me/video-rooms/{id}/participants/{appUserId}/approve", post(approve_participant))
+        .route("/v2/members/me/video-rooms/{id}/participants/{appUserId}/reject", post(reject_participant))
         .route("/v2/members/refresh-token", post(refresh_token))
 }
 
@@ -157,4 +161,44 @@ async fn list_participants(
     Path((id, session_no)): Path<(i64, i64)>,
 ) -> ApiResult<Json<Vec<Participation>>> {
     Ok(Json(s.platform.list_participations(&m.app, id, session_no, Actor::Member(&m)).await?))
+}
+
+#[utoipa::path(get, path = "/v2/members/me/video-rooms/{id}/participants", tag = "member-api", params(("id" = i64, Path)),
+    responses((status = 200, body = [LiveParticipant]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("memberToken" = [])))]
+/// Who is in a room the member owns, including participants waiting for approval.
+async fn live_participants(
+    State(s): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<LiveParticipant>>> {
+    Ok(Json(s.platform.live_participants(&m.app, id, Actor::Member(&m)).await?))
+}
+
+#[utoipa::path(post, path = "/v2/members/me/video-rooms/{id}/participants/{appUserId}/approve", tag = "member-api",
+    params(("id" = i64, Path), ("appUserId" = String, Path)),
+    responses((status = 200, description = "admitted: may publish and subscribe now, without reconnecting", body = LiveParticipant),
+        (status = 403, description = "not the room's owner", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("memberToken" = [])))]
+/// The owner admits a participant waiting for approval.
+async fn approve_participant(
+    State(s): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path((id, app_user_id)): Path<(i64, String)>,
+) -> ApiResult<Json<LiveParticipant>> {
+    Ok(Json(s.platform.approve_participant(&m.app, id, &app_user_id, Actor::Member(&m)).await?))
+}
+
+#[utoipa::path(post, path = "/v2/members/me/video-rooms/{id}/participants/{appUserId}/reject", tag = "member-api",
+    params(("id" = i64, Path), ("appUserId" = String, Path)),
+    responses((status = 200, description = "removed from the room; the participant as it was", body = LiveParticipant),
+        (status = 403, description = "not the room's owner", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("memberToken" = [])))]
+/// The owner turns a participant away.
+async fn reject_participant(
+    State(s): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path((id, app_user_id)): Path<(i64, String)>,
+) -> ApiResult<Json<LiveParticipant>> {
+    Ok(Json(s.platform.reject_participant(&m.app, id, &app_user_id, Actor::Member(&m)).await?))
 }

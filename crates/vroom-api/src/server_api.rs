@@ -17,6 +17,7 @@ use crate::docs::PageOf;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthApp, JsonBody, Path, Query};
 use crate::state::AppState;
+use vroom_platform::approval::LiveParticipant;
 use vroom_platform::session::{Participation, RoomSession};
 
 pub fn routes() -> Router<AppState> {
@@ -34,6 +35,9 @@ pub fn routes() -> Router<AppState> {
         .route("/video-rooms/{id}/members/{appUserId}/embed-url", post(embed_url))
         .route("/video-rooms/{id}/sessions", get(list_sessions))
         .route("/video-rooms/{id}/sessions/{sessionNo}/participants", get(list_participants))
+        .route("/video-rooms/{id}/participants", get(live_participants))
+        .route("/video-rooms/{id}/participants/{appUserId}/approve", post(approve_participant))
+        .route("/video-rooms/{id}/participants/{appUserId}/reject", post(reject_participant))
         .merge(crate::webhooks_api::routes())
 }
 
@@ -297,4 +301,44 @@ async fn list_participants(
     Path((id, session_no)): Path<(i64, i64)>,
 ) -> ApiResult<Json<Vec<Participation>>> {
     Ok(Json(s.platform.list_participations(&app.app_ref(), id, session_no, Actor::App).await?))
+}
+
+#[utoipa::path(get, path = "/v2/apps/me/video-rooms/{id}/participants", tag = "server-api", params(("id" = i64, Path)),
+    responses((status = 200, body = [LiveParticipant]), (status = 404, body = ErrorBody)), security(("appCredentials" = [])))]
+/// Who is in the room now (from the media server), including participants waiting for
+/// approval (`waiting: true`).
+async fn live_participants(
+    State(s): State<AppState>,
+    app: AuthApp,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<LiveParticipant>>> {
+    Ok(Json(s.platform.live_participants(&app.app_ref(), id, Actor::App).await?))
+}
+
+#[utoipa::path(post, path = "/v2/apps/me/video-rooms/{id}/participants/{appUserId}/approve", tag = "server-api",
+    params(("id" = i64, Path), ("appUserId" = String, Path)),
+    responses((status = 200, description = "admitted: may publish and subscribe now, without reconnecting", body = LiveParticipant),
+        (status = 404, description = "no such room, or the member is not in it", body = ErrorBody)),
+    security(("appCredentials" = [])))]
+/// Admits a participant waiting for approval (rooms with `manuallyApproval`).
+async fn approve_participant(
+    State(s): State<AppState>,
+    app: AuthApp,
+    Path((id, app_user_id)): Path<(i64, String)>,
+) -> ApiResult<Json<LiveParticipant>> {
+    Ok(Json(s.platform.approve_participant(&app.app_ref(), id, &app_user_id, Actor::App).await?))
+}
+
+#[utoipa::path(post, path = "/v2/apps/me/video-rooms/{id}/participants/{appUserId}/reject", tag = "server-api",
+    params(("id" = i64, Path), ("appUserId" = String, Path)),
+    responses((status = 200, description = "removed from the room (the client is told PARTICIPANT_REMOVED); the participant as it was", body = LiveParticipant),
+        (status = 404, description = "no such room, or the member is not in it", body = ErrorBody)),
+    security(("appCredentials" = [])))]
+/// Turns a participant away (typically one waiting for approval).
+async fn reject_participant(
+    State(s): State<AppState>,
+    app: AuthApp,
+    Path((id, app_user_id)): Path<(i64, String)>,
+) -> ApiResult<Json<LiveParticipant>> {
+    Ok(Json(s.platform.reject_participant(&app.app_ref(), id, &app_user_id, Actor::App).await?))
 }

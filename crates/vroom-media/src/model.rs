@@ -87,15 +87,49 @@ pub enum Command {
         track_sid: String,
         muted: bool,
     },
-    /// The client leaves (or its signalling connection is gone).
+    /// The client said goodbye (LiveKit `LeaveRequest`), or its session failed in a way
+    /// that rules out a reconnect: removed at once.
     Leave,
+    /// The signalling connection is gone without a goodbye. The participant stays for the
+    /// reconnect grace period (its media may still flow; the client may rejoin with the
+    /// same identity) and is removed when it expires.
+    Disconnected,
 }
 
-/// Why the server removed a participant.
+/// Why the server removed a participant (what the client is told).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemovedReason {
     DuplicateIdentity,
     ServerShutdown,
+    /// The room was deleted.
+    RoomDeleted,
+    /// The room was ended.
+    RoomClosed,
+    /// The application removed this participant (e.g. its member was deleted).
+    Removed,
+    /// The participant waited for approval and was turned away.
+    Rejected,
+}
+
+/// Why a participant is no longer in the media server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveCause {
+    /// The client left.
+    ClientLeft,
+    /// The signalling connection was lost and not re-established within the grace period.
+    ConnectionLost,
+    /// The server removed it.
+    Removed(RemovedReason),
+}
+
+/// Presence as the media server reports it to the application, in order: for every
+/// participant exactly one `Joined` (once its `JoinResponse` is out) and then exactly one
+/// `Left`. A replaced participant's `Left` follows its successor's `Joined`, so a
+/// reconnect does not look like an empty room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    Joined { room: String, sid: String, identity: String, name: String, metadata: String, hidden: bool, at_ms: i64 },
+    Left { room: String, sid: String, cause: LeaveCause, at_ms: i64 },
 }
 
 /// Events from the media server to one signalling session, in the order they must reach the

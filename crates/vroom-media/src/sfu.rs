@@ -30,6 +30,8 @@ pub trait Sink {
     fn transmit(&mut self, to: SocketAddr, data: &[u8]);
     /// Deliver an event to a participant's signalling session.
     fn event(&mut self, to: ParticipantKey, event: MediaEvent);
+    /// Report a join or a departure to the application (in the order emitted).
+    fn presence(&mut self, report: Presence);
 }
 
 type PeerId = u64;
@@ -82,6 +84,8 @@ struct Session {
     offers_sent: u32,
     publisher_channels: Channels,
     subscriber_channels: Channels,
+    /// When the signalling connection went away without a goodbye (grace period running).
+    signal_lost_at: Option<Instant>,
 }
 
 /// One published track as forwarded: its layer choice and the subscriber media sections
@@ -95,6 +99,8 @@ struct Forward {
 
 const LOSS_KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 const IDLE_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long a participant whose signalling connection dropped stays in its room.
+pub const RECONNECT_GRACE: Duration = Duration::from_secs(10);
 
 pub struct Sfu {
     host: SocketAddr,
@@ -111,6 +117,7 @@ pub struct Sfu {
     feeds: HashMap<(PeerId, Mid), (PeerId, Mid)>,
     events: VecDeque<(PeerId, Event)>,
     due: Vec<PeerId>,
+    reconnect_grace: Duration,
 }
 
 impl Sfu {
@@ -130,7 +137,13 @@ impl Sfu {
             feeds: HashMap::new(),
             events: VecDeque::new(),
             due: Vec::new(),
+            reconnect_grace: RECONNECT_GRACE,
         }
+    }
+
+    /// Changes the reconnect grace period (tests shorten it).
+    pub fn set_reconnect_grace(&mut self, grace: Duration) {
+        self.reconnect_grace = grace;
     }
 
     pub fn rooms(&self) -> &Rooms {
@@ -147,7 +160,8 @@ impl Sfu {
 
     /// The next time [`Sfu::handle_timeout`] must run.
     pub fn poll_timeout(&self, now: Instant) -> Instant {
-        self.peers.values().map(|p| p.timeout).min().unwrap_or(now + IDLE_TIMEOUT).min(now + IDLE_TIMEOUT)
+        let grace = self.sessions.values().filter_map(|s| s.signal_lost_at).map(|t| t + self.reconnect_grace);
+        self.peers.values().map(|p| p.timeout).chain(grace).min().unwrap_or(now + IDLE_TIMEOUT).min(now + IDLE_TIMEOUT)
     }
 
     // ---- commands ---------------------------------------------------------------------
@@ -156,11 +170,6 @@ impl Sfu {
     /// peer connections, sends `Joined`, tells the others, and makes the first subscriber
     /// offer (data channels and the media already published).
     pub fn join(&mut self, now: Instant, key: ParticipantKey, request: JoinRequest, sink: &mut impl Sink) {
-        if let Some(old) = self.rooms.find_identity(&request.room, &request.identity) {
-            info!(identity = %request.identity, room = %request.room, "duplicate identity: removing the older session");
-            sink.event(old, MediaEvent::Removed(RemovedReason::DuplicateIdentity));
-            self.leave(old, sink);
-        }
         let (publisher, subscriber) = match (peer::new_rtc(now, self.host), peer::new_rtc(now, self.host)) {
             (Ok(p), Ok(s)) => (p, s),
             (Err(e), _) | (_, Err(e)) => {
@@ -168,6 +177,15 @@ impl Sfu {
                 return;
             }
         };
+        // The replaced session's departure is reported after this join, so the platform
+        // never sees the room empty during a reconnect.
+        let mut replaced = None;
+        if let Some(old) = self.rooms.find_identity(&request.room, &request.identity) {
+            info!(identity = %request.identity, room = %request.room, "duplicate identity: removing the older session");
+            let reason = RemovedReason::DuplicateIdentity;
+            sink.event(old, MediaEvent::Removed(reason));
+            replaced = self.remove(now, old, LeaveCause::Removed(reason), sink);
+        }
         let publisher = self.add_peer(publisher, key, PeerRole::Publisher, now);
         let subscriber = self.add_peer(subscriber, key, PeerRole::Subscriber, now);
         let room = request.room.clone();
@@ -182,9 +200,23 @@ impl Sfu {
                 offers_sent: 0,
                 publisher_channels: Channels::default(),
                 subscriber_channels: Channels::default(),
+                signal_lost_at: None,
             },
         );
+        let joined = Presence::Joined {
+            room: room.clone(),
+            sid: info.participant.sid.clone(),
+            identity: info.participant.identity.clone(),
+            name: info.participant.name.clone(),
+            metadata: info.participant.metadata.clone(),
+            hidden: info.participant.permission.hidden,
+            at_ms: info.participant.joined_at_ms,
+        };
         sink.event(key, MediaEvent::Joined(Box::new(info)));
+        sink.presence(joined);
+        if let Some(left) = replaced {
+            sink.presence(left);
+        }
         self.broadcast(key, false, sink);
         self.negotiate(key, sink);
         self.process_events(sink);
@@ -212,7 +244,13 @@ impl Sfu {
                     self.broadcast(key, true, sink);
                 }
             }
-            Command::Leave => self.leave(key, sink),
+            Command::Leave => self.leave(now, key, LeaveCause::ClientLeft, sink),
+            Command::Disconnected => {
+                if let Some(session) = self.sessions.get_mut(&key) {
+                    info!(?key, grace = ?self.reconnect_grace, "signalling lost; waiting for a reconnect");
+                    session.signal_lost_at.get_or_insert(now);
+                }
+            }
         }
         self.process_events(sink);
     }
@@ -319,11 +357,25 @@ impl Sfu {
         }
     }
 
-    /// Removes a participant and everything that refers to it.
-    pub fn leave(&mut self, key: ParticipantKey, sink: &mut impl Sink) {
+    /// Removes a participant and everything that refers to it, and reports its departure.
+    pub fn leave(&mut self, now: Instant, key: ParticipantKey, cause: LeaveCause, sink: &mut impl Sink) {
+        if let Some(left) = self.remove(now, key, cause, sink) {
+            sink.presence(left);
+        }
+    }
+
+    /// Removes a participant; returns the departure to report (`None` if it was not here,
+    /// which makes every removal path report at most once).
+    fn remove(
+        &mut self,
+        now: Instant,
+        key: ParticipantKey,
+        cause: LeaveCause,
+        sink: &mut impl Sink,
+    ) -> Option<Presence> {
         let audience = self.rooms.audience(key);
-        let Some((gone, affected)) = self.rooms.leave(key) else { return };
-        info!(sid = %gone.sid, identity = %gone.identity, "participant left");
+        let (gone, affected) = self.rooms.leave(key)?;
+        info!(sid = %gone.sid, identity = %gone.identity, ?cause, "participant left");
         if let Some(session) = self.sessions.remove(&key) {
             for id in [session.publisher, session.subscriber] {
                 if let Some(mut peer) = self.peers.remove(&id) {
@@ -345,6 +397,60 @@ impl Sfu {
         for k in affected {
             self.negotiate(k, sink);
         }
+        Some(Presence::Left { room: gone.room, sid: gone.sid, cause, at_ms: self.unix_ms(now) })
+    }
+
+    // ---- control by the application -----------------------------------------------------
+
+    /// Removes everyone from a room, each told `reason` first.
+    pub fn close_room(&mut self, now: Instant, room: &str, reason: RemovedReason, sink: &mut impl Sink) {
+        for key in self.rooms.members(room) {
+            sink.event(key, MediaEvent::Removed(reason));
+            self.leave(now, key, LeaveCause::Removed(reason), sink);
+        }
+        self.process_events(sink);
+    }
+
+    /// Removes the participant with this identity, told `reason` first; false if absent.
+    pub fn remove_participant(
+        &mut self,
+        now: Instant,
+        room: &str,
+        identity: &str,
+        reason: RemovedReason,
+        sink: &mut impl Sink,
+    ) -> bool {
+        let Some(key) = self.rooms.find_identity(room, identity) else { return false };
+        sink.event(key, MediaEvent::Removed(reason));
+        self.leave(now, key, LeaveCause::Removed(reason), sink);
+        self.process_events(sink);
+        true
+    }
+
+    /// Changes what a participant may do, live: the participant receives its own update (a
+    /// LiveKit client applies the new permission without reconnecting), the others learn
+    /// of it if it became visible, and subscriptions follow. `None` if absent.
+    pub fn update_permission(
+        &mut self,
+        room: &str,
+        identity: &str,
+        permission: Permission,
+        sink: &mut impl Sink,
+    ) -> Option<ParticipantView> {
+        let key = self.rooms.find_identity(room, identity)?;
+        let renegotiate = self.rooms.set_permission(key, permission)?;
+        info!(?key, %identity, ?permission, "permission updated");
+        self.broadcast(key, true, sink);
+        for k in renegotiate {
+            self.negotiate(k, sink);
+        }
+        self.process_events(sink);
+        self.rooms.participant(key).map(|p| p.view())
+    }
+
+    /// Everyone in a room, hidden participants included, in join order.
+    pub fn participants(&self, room: &str) -> Vec<ParticipantView> {
+        self.rooms.members(room).iter().filter_map(|k| self.rooms.participant(*k)).map(|p| p.view()).collect()
     }
 
     // ---- network and time -------------------------------------------------------------
@@ -372,6 +478,16 @@ impl Sfu {
 
     /// Time passed: drives every peer connection whose timeout is due.
     pub fn handle_timeout(&mut self, now: Instant, sink: &mut impl Sink) {
+        let grace = self.reconnect_grace;
+        let lost: Vec<ParticipantKey> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.signal_lost_at.is_some_and(|t| now >= t + grace))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in lost {
+            self.leave(now, key, LeaveCause::ConnectionLost, sink);
+        }
         self.due.clear();
         self.due.extend(self.peers.iter().filter(|(_, p)| p.timeout <= now).map(|(id, _)| *id));
         for i in 0..self.due.len() {
@@ -597,6 +713,8 @@ impl Sfu {
         let recipients: Vec<(ParticipantKey, bool)> = self
             .rooms
             .others(owner)
+            // Whoever may not subscribe (e.g. waits for approval) receives no room data either.
+            .filter(|p| p.permission.can_subscribe)
             .map(|p| (p.key, routed.destinations.is_empty() || routed.destinations.contains(&p.identity)))
             .collect();
         for (key, wanted) in recipients {
@@ -638,5 +756,184 @@ fn drive(id: PeerId, peer: &mut Peer, events: &mut VecDeque<(PeerId, Event)>, si
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorder {
+        events: Vec<(ParticipantKey, MediaEvent)>,
+        presence: Vec<Presence>,
+    }
+
+    impl Sink for Recorder {
+        fn transmit(&mut self, _to: SocketAddr, _data: &[u8]) {}
+        fn event(&mut self, to: ParticipantKey, event: MediaEvent) {
+            self.events.push((to, event));
+        }
+        fn presence(&mut self, report: Presence) {
+            self.presence.push(report);
+        }
+    }
+
+    impl Recorder {
+        /// Presence as `(J|L, identity or sid, cause)` for compact assertions.
+        fn trail(&self) -> Vec<String> {
+            self.presence
+                .iter()
+                .map(|p| match p {
+                    Presence::Joined { identity, sid, .. } => format!("J {identity} {sid}"),
+                    Presence::Left { sid, cause, .. } => format!("L {sid} {cause:?}"),
+                })
+                .collect()
+        }
+
+        fn removed(&self, key: ParticipantKey) -> Option<RemovedReason> {
+            self.events.iter().find_map(|(k, e)| match e {
+                MediaEvent::Removed(r) if *k == key => Some(*r),
+                _ => None,
+            })
+        }
+    }
+
+    const FULL: Permission =
+        Permission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false };
+    const WAITING: Permission =
+        Permission { can_publish: false, can_subscribe: false, can_publish_data: false, hidden: true };
+
+    fn req(identity: &str, permission: Permission) -> JoinRequest {
+        JoinRequest {
+            room: "room".into(),
+            identity: identity.into(),
+            name: identity.into(),
+            metadata: "{}".into(),
+            permission,
+            auto_subscribe: true,
+        }
+    }
+
+    fn sfu(t0: Instant) -> Sfu {
+        Sfu::new("127.0.0.1:7882".parse().unwrap(), t0, 1_700_000_000_000)
+    }
+
+    fn sid(sfu: &Sfu, key: ParticipantKey) -> String {
+        sfu.rooms().participant(key).unwrap().sid.clone()
+    }
+
+    const A: ParticipantKey = ParticipantKey(1);
+    const B: ParticipantKey = ParticipantKey(2);
+    const C: ParticipantKey = ParticipantKey(3);
+
+    #[test]
+    fn presence_is_reported_once_per_participant_and_a_replacement_joins_first() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink) = (sfu(t0), Recorder::default());
+        sfu.join(t0, A, req("alice", FULL), &mut sink);
+        sfu.join(t0, B, req("bob", FULL), &mut sink);
+        let (alice1, bob) = (sid(&sfu, A), sid(&sfu, B));
+        sfu.join(t0, C, req("alice", FULL), &mut sink);
+        let alice2 = sid(&sfu, C);
+        sfu.command(t0, B, Command::Leave, &mut sink);
+        sfu.command(t0, B, Command::Leave, &mut sink);
+        sfu.command(t0, B, Command::Disconnected, &mut sink);
+        assert_eq!(
+            sink.trail(),
+            vec![
+                format!("J alice {alice1}"),
+                format!("J bob {bob}"),
+                format!("J alice {alice2}"),
+                format!("L {alice1} Removed(DuplicateIdentity)"),
+                format!("L {bob} ClientLeft"),
+            ]
+        );
+        assert_eq!(sink.removed(A), Some(RemovedReason::DuplicateIdentity));
+        let Some(Presence::Joined { at_ms, .. }) = sink.presence.first() else { panic!("joined first") };
+        assert_eq!(*at_ms, 1_700_000_000_000);
+    }
+
+    #[test]
+    fn lost_signalling_is_removed_after_the_grace_period_unless_it_rejoins() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink) = (sfu(t0), Recorder::default());
+        sfu.set_reconnect_grace(Duration::from_secs(10));
+        sfu.join(t0, A, req("alice", FULL), &mut sink);
+        sfu.join(t0, B, req("bob", FULL), &mut sink);
+        let (alice, bob) = (sid(&sfu, A), sid(&sfu, B));
+        sfu.command(t0, A, Command::Disconnected, &mut sink);
+        sfu.command(t0, B, Command::Disconnected, &mut sink);
+        let t9 = t0 + Duration::from_secs(9);
+        sfu.handle_timeout(t9, &mut sink);
+        assert_eq!(sink.presence.len(), 2, "still in the room during the grace period");
+        assert!(sfu.poll_timeout(t9) <= t0 + Duration::from_secs(10));
+        // Bob reconnects (a new signalling session with the same identity).
+        sfu.join(t9, C, req("bob", FULL), &mut sink);
+        let bob2 = sid(&sfu, C);
+        let t10 = t0 + Duration::from_secs(10);
+        sfu.handle_timeout(t10, &mut sink);
+        sfu.handle_timeout(t10 + Duration::from_secs(30), &mut sink);
+        assert_eq!(
+            sink.trail()[2..],
+            [
+                format!("J bob {bob2}"),
+                format!("L {bob} Removed(DuplicateIdentity)"),
+                format!("L {alice} ConnectionLost")
+            ]
+        );
+        assert_eq!(sfu.participant_count(), 1);
+    }
+
+    #[test]
+    fn the_application_closes_rooms_and_removes_participants_with_a_reason() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink) = (sfu(t0), Recorder::default());
+        sfu.join(t0, A, req("alice", FULL), &mut sink);
+        sfu.join(t0, B, req("bob", FULL), &mut sink);
+        sfu.join(t0, C, req("carol", FULL), &mut sink);
+        assert!(!sfu.remove_participant(t0, "room", "nobody", RemovedReason::Removed, &mut sink));
+        assert!(sfu.remove_participant(t0, "room", "carol", RemovedReason::Rejected, &mut sink));
+        assert_eq!(sink.removed(C), Some(RemovedReason::Rejected));
+        sfu.close_room(t0, "room", RemovedReason::RoomClosed, &mut sink);
+        assert_eq!(
+            (sink.removed(A), sink.removed(B)),
+            (Some(RemovedReason::RoomClosed), Some(RemovedReason::RoomClosed))
+        );
+        let causes: Vec<String> = sink.trail()[3..].iter().map(|l| l.rsplit(' ').next().unwrap().to_owned()).collect();
+        assert_eq!(causes, ["Removed(Rejected)", "Removed(RoomClosed)", "Removed(RoomClosed)"]);
+        assert_eq!((sfu.participant_count(), sfu.rooms().room_count()), (0, 0));
+        // Removal events precede nothing else for the removed: the session closes on them.
+        let last_for_a = sink.events.iter().rev().find(|(k, _)| *k == A).map(|(_, e)| e);
+        assert!(matches!(last_for_a, Some(MediaEvent::Removed(_))));
+    }
+
+    #[test]
+    fn approval_updates_the_participant_itself_and_reveals_it() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink) = (sfu(t0), Recorder::default());
+        sfu.join(t0, A, req("owner", FULL), &mut sink);
+        sfu.join(t0, B, req("guest", WAITING), &mut sink);
+        assert!(matches!(sink.presence[1], Presence::Joined { hidden: true, .. }));
+        let listed = sfu.participants("room");
+        assert_eq!(listed.iter().map(|p| p.identity.as_str()).collect::<Vec<_>>(), ["owner", "guest"]);
+        assert_eq!(listed[1].permission, WAITING);
+        let owner_saw_guest = |sink: &Recorder| {
+            sink.events.iter().any(|(k, e)| {
+                *k == A && matches!(e, MediaEvent::ParticipantsChanged(v) if v.iter().any(|p| p.identity == "guest"))
+            })
+        };
+        assert!(!owner_saw_guest(&sink), "a waiting participant is invisible");
+        sink.events.clear();
+
+        let view = sfu.update_permission("room", "guest", FULL, &mut sink).expect("present");
+        assert_eq!(view.permission, FULL);
+        let own_update = sink.events.iter().find_map(|(k, e)| match e {
+            MediaEvent::ParticipantsChanged(v) if *k == B => v.iter().find(|p| p.identity == "guest").cloned(),
+            _ => None,
+        });
+        assert_eq!(own_update.expect("the guest is told its new permission").permission, FULL);
+        assert!(owner_saw_guest(&sink), "the owner now sees the guest");
+        assert!(sfu.update_permission("room", "nobody", FULL, &mut sink).is_none());
     }
 }

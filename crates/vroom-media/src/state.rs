@@ -366,6 +366,69 @@ impl Rooms {
         true
     }
 
+    /// Replaces a participant's permission (e.g. a waiting participant is approved) and
+    /// bumps its version. Gaining `can_subscribe` subscribes it (when it auto-subscribes) to
+    /// the others' published tracks; becoming visible lets the others subscribe to its own.
+    /// Returns the participants that must renegotiate, or `None` for an unknown key.
+    pub fn set_permission(&mut self, key: ParticipantKey, permission: Permission) -> Option<Vec<ParticipantKey>> {
+        let p = self.participants.get_mut(&key)?;
+        let before = p.permission;
+        p.permission = permission;
+        p.bump();
+        let room = p.room.clone();
+        let members = self.rooms.get(&room).map(|r| r.members.clone()).unwrap_or_default();
+        let mut renegotiate = Vec::new();
+        if !before.can_subscribe && permission.can_subscribe {
+            let wanted: Vec<Subscription> = members
+                .iter()
+                .filter(|k| **k != key)
+                .filter_map(|k| self.participants.get(k))
+                .filter(|o| !o.permission.hidden)
+                .flat_map(|o| {
+                    o.publications.iter().filter(|t| t.media.is_some()).map(|t| Subscription {
+                        publisher: o.key,
+                        track_sid: t.sid.clone(),
+                        kind: t.kind,
+                        state: SubscriptionState::ToOpen,
+                    })
+                })
+                .collect();
+            if let Some(p) = self.participants.get_mut(&key).filter(|p| p.auto_subscribe && !wanted.is_empty()) {
+                p.subscriptions.extend(wanted);
+                renegotiate.push(key);
+            }
+        }
+        if before.hidden && !permission.hidden {
+            let tracks: Vec<(String, TrackKind)> = self.participants[&key]
+                .publications
+                .iter()
+                .filter(|t| t.media.is_some())
+                .map(|t| (t.sid.clone(), t.kind))
+                .collect();
+            for other in members.iter().filter(|k| **k != key) {
+                let Some(o) = self.participants.get_mut(other) else { continue };
+                if tracks.is_empty() || !o.auto_subscribe || !o.permission.can_subscribe {
+                    continue;
+                }
+                for (sid, kind) in &tracks {
+                    o.subscriptions.push(Subscription {
+                        publisher: key,
+                        track_sid: sid.clone(),
+                        kind: *kind,
+                        state: SubscriptionState::ToOpen,
+                    });
+                }
+                renegotiate.push(*other);
+            }
+        }
+        Some(renegotiate)
+    }
+
+    /// Every participant of a room, hidden ones included, in join order.
+    pub fn members(&self, room: &str) -> Vec<ParticipantKey> {
+        self.rooms.get(room).map(|r| r.members.clone()).unwrap_or_default()
+    }
+
     /// Removes a participant: its subscribers' subscriptions to its tracks are marked for
     /// removal. Returns its final (DISCONNECTED) state and the subscribers that must
     /// renegotiate. Deletes the room when it becomes empty.
@@ -533,6 +596,33 @@ mod tests {
         assert!(rooms.leave(A).is_none());
         rooms.leave(B).unwrap();
         assert_eq!(rooms.room_count(), 0);
+    }
+
+    #[test]
+    fn approval_makes_a_waiting_participant_visible_and_subscribing() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "owner"), 0);
+        rooms.add_track(A, track("cam", TrackKind::Video)).unwrap();
+        rooms.media_added(A, Mid::from("0"), TrackKind::Video, "cam", "video/VP8", vec![]).unwrap();
+        let mut waiting = req("r", "guest");
+        waiting.permission =
+            Permission { can_publish: false, can_subscribe: false, can_publish_data: false, hidden: true };
+        let info = rooms.join(B, waiting, 0);
+        assert_eq!(info.others.len(), 1, "the waiting participant sees the room");
+        assert!(rooms.participant(B).unwrap().subscriptions.is_empty(), "but receives nothing");
+        assert!(rooms.audience(B).is_empty(), "and nobody sees it");
+        assert_eq!(rooms.add_track(B, track("c", TrackKind::Video)).unwrap_err(), StateError::NotAllowed);
+        let v = rooms.participant(B).unwrap().version;
+
+        let renegotiate = rooms.set_permission(B, perm()).unwrap();
+        assert_eq!(renegotiate, vec![B]);
+        let guest = rooms.participant(B).unwrap();
+        assert!(guest.version > v);
+        assert_eq!(guest.subscriptions.len(), 1);
+        assert_eq!(rooms.audience(B), vec![A]);
+        assert!(rooms.add_track(B, track("c", TrackKind::Video)).is_ok());
+        assert_eq!(rooms.members("r"), vec![A, B]);
+        assert!(rooms.set_permission(ParticipantKey(9), perm()).is_none());
     }
 
     #[test]

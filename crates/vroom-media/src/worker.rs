@@ -14,6 +14,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::model::*;
@@ -36,8 +37,36 @@ pub struct WorkerConfig {
 }
 
 enum WorkerCommand {
-    Join { key: ParticipantKey, request: JoinRequest, events: UnboundedSender<MediaEvent> },
-    Participant { key: ParticipantKey, command: Command },
+    Join {
+        key: ParticipantKey,
+        request: JoinRequest,
+        events: UnboundedSender<MediaEvent>,
+    },
+    Participant {
+        key: ParticipantKey,
+        command: Command,
+    },
+    ReportPresence(UnboundedSender<Presence>),
+    ReconnectGrace(Duration),
+    CloseRoom {
+        room: String,
+        reason: RemovedReason,
+    },
+    Remove {
+        room: String,
+        identity: String,
+        reason: RemovedReason,
+    },
+    UpdatePermission {
+        room: String,
+        identity: String,
+        permission: Permission,
+        reply: oneshot::Sender<Option<ParticipantView>>,
+    },
+    Participants {
+        room: String,
+        reply: oneshot::Sender<Vec<ParticipantView>>,
+    },
 }
 
 /// Packet counters of a worker, for metrics. Only the worker thread writes them
@@ -88,6 +117,52 @@ impl MediaHandle {
         self.commands.send(WorkerCommand::Participant { key, command }).map_err(|_| MediaGone)
     }
 
+    /// Sends every [`Presence`] report from now on to `reports`. Commands are applied in
+    /// order, so installing this before the first join loses nothing.
+    pub fn report_presence(&self, reports: UnboundedSender<Presence>) -> Result<(), MediaGone> {
+        self.commands.send(WorkerCommand::ReportPresence(reports)).map_err(|_| MediaGone)
+    }
+
+    /// Changes how long a participant whose signalling dropped is kept (default
+    /// [`crate::sfu::RECONNECT_GRACE`]).
+    pub fn set_reconnect_grace(&self, grace: Duration) -> Result<(), MediaGone> {
+        self.commands.send(WorkerCommand::ReconnectGrace(grace)).map_err(|_| MediaGone)
+    }
+
+    /// Removes everyone from a room (each is told `reason`).
+    pub fn close_room(&self, room: &str, reason: RemovedReason) -> Result<(), MediaGone> {
+        self.commands.send(WorkerCommand::CloseRoom { room: room.to_owned(), reason }).map_err(|_| MediaGone)
+    }
+
+    /// Removes the participant with this identity from a room, if it is there (it is told
+    /// `reason`).
+    pub fn remove_participant(&self, room: &str, identity: &str, reason: RemovedReason) -> Result<(), MediaGone> {
+        let (room, identity) = (room.to_owned(), identity.to_owned());
+        self.commands.send(WorkerCommand::Remove { room, identity, reason }).map_err(|_| MediaGone)
+    }
+
+    /// Changes a participant's permission live; its new state, or `None` if it is absent.
+    pub async fn update_permission(
+        &self,
+        room: &str,
+        identity: &str,
+        permission: Permission,
+    ) -> Result<Option<ParticipantView>, MediaGone> {
+        let (reply, answer) = oneshot::channel();
+        let (room, identity) = (room.to_owned(), identity.to_owned());
+        self.commands
+            .send(WorkerCommand::UpdatePermission { room, identity, permission, reply })
+            .map_err(|_| MediaGone)?;
+        answer.await.map_err(|_| MediaGone)
+    }
+
+    /// Everyone in a room right now, hidden participants included.
+    pub async fn participants(&self, room: &str) -> Result<Vec<ParticipantView>, MediaGone> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(WorkerCommand::Participants { room: room.to_owned(), reply }).map_err(|_| MediaGone)?;
+        answer.await.map_err(|_| MediaGone)
+    }
+
     /// The address announced to clients (node IP and the bound port).
     pub fn udp_addr(&self) -> SocketAddr {
         self.udp_addr
@@ -117,6 +192,7 @@ struct SocketSink<'a> {
     socket: &'a UdpSocket,
     sessions: &'a mut HashMap<ParticipantKey, UnboundedSender<MediaEvent>>,
     counters: &'a MediaCounters,
+    presence: &'a Option<UnboundedSender<Presence>>,
 }
 
 impl Sink for SocketSink<'_> {
@@ -141,6 +217,13 @@ impl Sink for SocketSink<'_> {
             self.sessions.remove(&to);
         }
     }
+
+    fn presence(&mut self, report: Presence) {
+        // An unbounded channel: the worker never waits on the application.
+        if let Some(tx) = self.presence {
+            let _ = tx.send(report);
+        }
+    }
 }
 
 fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, counters: &MediaCounters) {
@@ -148,6 +231,7 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
     let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let mut sfu = Sfu::new(host, start, unix_ms);
     let mut sessions: HashMap<ParticipantKey, UnboundedSender<MediaEvent>> = HashMap::new();
+    let mut presence: Option<UnboundedSender<Presence>> = None;
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
         loop {
@@ -160,8 +244,24 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
                 }
             };
             let now = Instant::now();
-            let mut sink = SocketSink { socket: &socket, sessions: &mut sessions, counters };
+            if let WorkerCommand::ReportPresence(tx) = command {
+                presence = Some(tx);
+                continue;
+            }
+            let mut sink = SocketSink { socket: &socket, sessions: &mut sessions, counters, presence: &presence };
             match command {
+                WorkerCommand::ReportPresence(_) => {}
+                WorkerCommand::ReconnectGrace(grace) => sfu.set_reconnect_grace(grace),
+                WorkerCommand::CloseRoom { room, reason } => sfu.close_room(now, &room, reason, &mut sink),
+                WorkerCommand::Remove { room, identity, reason } => {
+                    sfu.remove_participant(now, &room, &identity, reason, &mut sink);
+                }
+                WorkerCommand::UpdatePermission { room, identity, permission, reply } => {
+                    let _ = reply.send(sfu.update_permission(&room, &identity, permission, &mut sink));
+                }
+                WorkerCommand::Participants { room, reply } => {
+                    let _ = reply.send(sfu.participants(&room));
+                }
                 WorkerCommand::Join { key, request, events } => {
                     sink.sessions.insert(key, events);
                     sfu.join(now, key, request, &mut sink);
@@ -188,7 +288,8 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
                     if is_rtp(&buf[..n]) {
                         counters.rtp_received.fetch_add(1, Ordering::Relaxed);
                     }
-                    let mut sink = SocketSink { socket: &socket, sessions: &mut sessions, counters };
+                    let mut sink =
+                        SocketSink { socket: &socket, sessions: &mut sessions, counters, presence: &presence };
                     sfu.handle_receive(Instant::now(), source, &buf[..n], &mut sink);
                     // Later reads in this batch must not block.
                     let _ = socket.set_nonblocking(true);
@@ -202,7 +303,7 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
             }
         }
         let _ = socket.set_nonblocking(false);
-        let mut sink = SocketSink { socket: &socket, sessions: &mut sessions, counters };
+        let mut sink = SocketSink { socket: &socket, sessions: &mut sessions, counters, presence: &presence };
         sfu.handle_timeout(Instant::now(), &mut sink);
     }
 }

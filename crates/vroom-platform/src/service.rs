@@ -1,6 +1,6 @@
 //! The use cases: what the server API and the member API do, independent of HTTP.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::NewEvent;
 use crate::input::{self, EmbedUrlInput, MemberInput, VideoRoomInput, WebRtcTokenInput};
+use crate::media::{MediaControl, MediaPermission, Removal};
 use crate::model::*;
 use crate::store::{NewRefreshToken, RefreshOutcome, Store};
 use crate::time;
@@ -71,11 +72,22 @@ pub struct Platform {
     pub(crate) store: Arc<dyn Store>,
     keys: TokenKeys,
     urls: PublicUrls,
+    /// Set once the media server runs (it starts after the platform).
+    media: OnceLock<Arc<dyn MediaControl>>,
 }
 
 impl Platform {
     pub fn new(store: Arc<dyn Store>, keys: TokenKeys, urls: PublicUrls) -> Self {
-        Self { store, keys, urls }
+        Self { store, keys, urls, media: OnceLock::new() }
+    }
+
+    /// Connects the media server; false if one was already installed (it is kept).
+    pub fn set_media_control(&self, control: Arc<dyn MediaControl>) -> bool {
+        self.media.set(control).is_ok()
+    }
+
+    pub(crate) fn media_control(&self) -> Option<&dyn MediaControl> {
+        self.media.get().map(|m| m.as_ref())
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -196,7 +208,29 @@ impl Platform {
         if deleted.is_empty() {
             return Err(Error::member_not_found(ids_csv));
         }
+        self.remove_from_live_rooms(app, &deleted).await?;
         Ok(deleted)
+    }
+
+    /// Kicks deleted members out of the app's live rooms. The rooms come from the room
+    /// states the media server's reports maintain (a join still being reported may be
+    /// missed; its token no longer admits it once it leaves).
+    async fn remove_from_live_rooms(&self, app: &AppRef, members: &[Member]) -> Result<()> {
+        let Some(media) = self.media_control() else { return Ok(()) };
+        let filter = VideoRoomFilter { video_room_state: Some(VideoRoomState::Live), ..Default::default() };
+        let mut page = PageRequest { page: 1, size: PageRequest::MAX_SIZE };
+        loop {
+            let rooms = self.store.list_rooms(app.id, &filter, page).await?;
+            for room in &rooms.content {
+                for member in members {
+                    media.remove_participant(&room.uuid, &member.app_user_id, Removal::MemberDeleted);
+                }
+            }
+            if rooms.content.len() < page.size as usize {
+                return Ok(());
+            }
+            page.page += 1;
+        }
     }
 
     /// Upserts the member (an existing member's profile is updated from the body) and
@@ -342,8 +376,16 @@ impl Platform {
         .await
     }
 
-    /// Ends a room: no more joins, no new media credentials.
+    /// Ends a room: its participants are removed; no more joins, no new media credentials.
     pub async fn end_room(&self, app: &AppRef, id: VideoRoomId) -> Result<VideoRoom> {
+        let room = self.close_room_state(app, id).await?;
+        if let Some(media) = self.media_control() {
+            media.close_room(&room.uuid, Removal::RoomClosed);
+        }
+        Ok(room)
+    }
+
+    async fn close_room_state(&self, app: &AppRef, id: VideoRoomId) -> Result<VideoRoom> {
         let now = time::now();
         self.update_room(app, id, Actor::App, &|room| match room.video_room_state {
             VideoRoomState::Ended => Ok(()),
@@ -387,7 +429,11 @@ impl Platform {
     pub async fn delete_room(&self, app: &AppRef, id: VideoRoomId, actor: Actor<'_>) -> Result<VideoRoom> {
         let room = self.get_room(app, RoomKey::Id(id), actor).await?;
         check_owner(&room, actor)?;
-        self.store.delete_room(app.id, id).await?.ok_or_else(Error::room_not_found)
+        let deleted = self.store.delete_room(app.id, id).await?.ok_or_else(Error::room_not_found)?;
+        if let Some(media) = self.media_control() {
+            media.close_room(&deleted.uuid, Removal::RoomDeleted);
+        }
+        Ok(deleted)
     }
 
     /// The video room with this uuid, whichever app owns it: the media server knows rooms
@@ -417,7 +463,13 @@ impl Platform {
                 return Err(Error::new(ErrorCode::VideoRoomPasswordMismatch, "wrong or missing video room password"));
             }
         }
-        self.rtc_credentials(room, member, body, false)
+        // Without approval, only the owner comes straight in.
+        let permission = if room.policy.manually_approval && room.member.id != member.id {
+            MediaPermission::WAITING
+        } else {
+            MediaPermission::FULL
+        };
+        self.rtc_credentials(room, member, body, permission)
     }
 
     /// Mints the LiveKit token; the caller has checked state and password.
@@ -426,7 +478,7 @@ impl Platform {
         room: &VideoRoom,
         member: &Member,
         body: &WebRtcTokenInput,
-        observer: bool,
+        permission: MediaPermission,
     ) -> Result<RtcCredentials> {
         let is_owner = room.member.id == member.id;
         let custom_data = body.custom_data.as_ref().map(input::parse_custom_data).transpose()?;
@@ -450,10 +502,10 @@ impl Platform {
             video: VideoGrant {
                 room: room.uuid.clone(),
                 room_join: true,
-                can_publish: !observer,
-                can_subscribe: true,
-                can_publish_data: true,
-                hidden: observer,
+                can_publish: permission.can_publish,
+                can_subscribe: permission.can_subscribe,
+                can_publish_data: permission.can_publish_data,
+                hidden: permission.hidden,
             },
             metadata: metadata.to_string(),
         };

@@ -14,8 +14,23 @@ use crate::time::{self, Timestamp};
 
 /// Why a participation ended.
 pub mod leave_reason {
-    /// The client left or its connection was lost.
+    /// The client left.
     pub const LEFT: &str = "LEFT";
+    /// The client's connection dropped and it did not come back within the grace period.
+    pub const CONNECTION_LOST: &str = "CONNECTION_LOST";
+    /// The same member joined again (another tab or device, or a reconnect): the older
+    /// participant was replaced.
+    pub const DUPLICATE_IDENTITY: &str = "DUPLICATE_IDENTITY";
+    /// The room was ended while the participant was in it.
+    pub const ROOM_CLOSED: &str = "ROOM_CLOSED";
+    /// The room was deleted while the participant was in it.
+    pub const ROOM_DELETED: &str = "ROOM_DELETED";
+    /// The application removed the participant (its member was deleted).
+    pub const REMOVED: &str = "REMOVED";
+    /// The participant waited for approval and was rejected.
+    pub const REJECTED: &str = "REJECTED";
+    /// The media server stopped (graceful shutdown).
+    pub const SERVER_SHUTDOWN: &str = "SERVER_SHUTDOWN";
     /// vroom stopped while the participant was in the room (closed at the next start).
     pub const SERVER_RESTART: &str = "SERVER_RESTART";
 }
@@ -69,11 +84,11 @@ pub struct ParticipantJoin {
 /// The member JSON vroom puts in media tokens (fields it needs back).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TokenMetadata {
-    member_id: Option<MemberId>,
-    app_user_name: Option<String>,
-    channel_member_type: Option<String>,
-    custom_data: Option<CustomData>,
+pub(crate) struct TokenMetadata {
+    pub(crate) member_id: Option<MemberId>,
+    pub(crate) app_user_name: Option<String>,
+    pub(crate) channel_member_type: Option<String>,
+    pub(crate) custom_data: Option<CustomData>,
 }
 
 impl ParticipantJoin {
@@ -208,7 +223,7 @@ impl Platform {
         self.store.list_participations(room.id, session_no).await
     }
 
-    async fn owned_room(&self, app: &AppRef, room_id: VideoRoomId, actor: Actor<'_>) -> Result<VideoRoom> {
+    pub(crate) async fn owned_room(&self, app: &AppRef, room_id: VideoRoomId, actor: Actor<'_>) -> Result<VideoRoom> {
         let room = self.get_room(app, RoomKey::Id(room_id), actor).await?;
         if let Actor::Member(m) = actor
             && room.member.id != m.id

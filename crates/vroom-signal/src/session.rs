@@ -126,10 +126,18 @@ pub fn response_for(event: MediaEvent, node_id: &str) -> signal_response::Messag
         MediaEvent::ParticipantsChanged(views) => signal_response::Message::Update(lk::ParticipantUpdate {
             participants: views.iter().map(convert::participant_info).collect(),
         }),
-        MediaEvent::Removed(reason) => signal_response::Message::Leave(leave(match reason {
-            RemovedReason::DuplicateIdentity => lk::DisconnectReason::DuplicateIdentity,
-            RemovedReason::ServerShutdown => lk::DisconnectReason::ServerShutdown,
-        })),
+        MediaEvent::Removed(reason) => signal_response::Message::Leave(leave(disconnect_reason(reason))),
+    }
+}
+
+/// What a removed client is told (LiveKit has no "rejected" for room participants).
+pub fn disconnect_reason(reason: RemovedReason) -> lk::DisconnectReason {
+    match reason {
+        RemovedReason::DuplicateIdentity => lk::DisconnectReason::DuplicateIdentity,
+        RemovedReason::ServerShutdown => lk::DisconnectReason::ServerShutdown,
+        RemovedReason::RoomDeleted => lk::DisconnectReason::RoomDeleted,
+        RemovedReason::RoomClosed => lk::DisconnectReason::RoomClosed,
+        RemovedReason::Removed | RemovedReason::Rejected => lk::DisconnectReason::ParticipantRemoved,
     }
 }
 
@@ -193,6 +201,9 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
     let mut ping = tokio::time::interval(WS_PING_INTERVAL);
     ping.tick().await;
     let mut removed = false;
+    // A goodbye or an error of ours ends the participation at once; a connection that just
+    // goes away leaves it to the media server's reconnect grace period.
+    let mut farewell = Command::Leave;
     loop {
         tokio::select! {
             frame = rx.next() => {
@@ -203,10 +214,16 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
                         break;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(Message::Close(_))) | None => {
+                        farewell = Command::Disconnected;
+                        break;
+                    }
                     Some(Err(e)) => {
+                        // Mostly a connection that vanished (reset, no closing handshake),
+                        // sometimes an oversized frame; either way the client may come back.
                         debug!(%identity, error = %e, "signal connection error");
                         let _ = tx.send(close(close_code::POLICY, "invalid or oversized frame")).await;
+                        farewell = Command::Disconnected;
                         break;
                     }
                 };
@@ -218,6 +235,7 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
                     }
                     Ok(Action::Reply(message)) => {
                         if tx.send(encode(*message)).await.is_err() {
+                            farewell = Command::Disconnected;
                             break;
                         }
                     }
@@ -236,22 +254,26 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
             event = events.recv() => {
                 let Some(event) = event else { break };
                 removed = matches!(event, MediaEvent::Removed(_));
-                if tx.send(encode(response_for(event, &node_id))).await.is_err() || removed {
-                    if removed {
-                        let _ = tx.send(close(close_code::NORMAL, "removed")).await;
-                    }
+                let sent = tx.send(encode(response_for(event, &node_id))).await.is_ok();
+                if removed {
+                    let _ = tx.send(close(close_code::NORMAL, "removed")).await;
+                    break;
+                }
+                if !sent {
+                    farewell = Command::Disconnected;
                     break;
                 }
             }
             _ = ping.tick() => {
                 if tx.send(Message::Ping(Default::default())).await.is_err() {
+                    farewell = Command::Disconnected;
                     break;
                 }
             }
         }
     }
     if !removed {
-        let _ = media.send(key, Command::Leave);
+        let _ = media.send(key, farewell);
     }
     debug!(%identity, "signal session ended");
 }

@@ -32,17 +32,26 @@ impl RoomGate for Gate {
 }
 
 async fn serve() -> SocketAddr {
+    serve_media().await.0
+}
+
+/// A signalling server on loopback and a handle on its media worker.
+async fn serve_media() -> (SocketAddr, vroom_media::MediaHandle) {
     let media = vroom_media::start_worker(vroom_media::WorkerConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         node_ip: "127.0.0.1".parse().unwrap(),
     })
     .unwrap();
-    let state =
-        SignalState { verifier: TokenVerifier::new(KEY, SECRET), media, gate: Arc::new(Gate), node_id: "test".into() };
+    let state = SignalState {
+        verifier: TokenVerifier::new(KEY, SECRET),
+        media: media.clone(),
+        gate: Arc::new(Gate),
+        node_id: "test".into(),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, vroom_signal::router(state)).await });
-    addr
+    (addr, media)
 }
 
 fn token(identity: &str, room: &str) -> String {
@@ -211,4 +220,55 @@ async fn join_response_offer_ping_and_updates() {
             break;
         }
     }
+}
+
+/// Updates seen by `ws` until `identity` shows up in `state`, within `within`.
+async fn wait_for_state(ws: &mut Ws, identity: &str, state: lk::participant_info::State, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let Ok(frame) = tokio::time::timeout_at(deadline, ws.next()).await else { return false };
+        let Some(Ok(Message::Binary(b))) = frame else { continue };
+        let Some(signal_response::Message::Update(u)) = lk::SignalResponse::decode(b.as_ref()).unwrap().message else {
+            continue;
+        };
+        if u.participants.iter().any(|p| p.identity == identity && p.state == state as i32) {
+            return true;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_connection_stays_for_the_grace_period_and_presence_is_reported_once() {
+    use lk::participant_info::State;
+    use vroom_media::{LeaveCause, Presence};
+    let (addr, media) = serve_media().await;
+    let (reports, mut presence) = tokio::sync::mpsc::unbounded_channel();
+    media.report_presence(reports).unwrap();
+    media.set_reconnect_grace(Duration::from_millis(1500)).unwrap();
+    let mut alice = connect(addr, "alice").await;
+    assert!(matches!(next(&mut alice).await, signal_response::Message::Join(_)));
+    let mut bob = connect(addr, "bob").await;
+    assert!(matches!(next(&mut bob).await, signal_response::Message::Join(_)));
+    assert!(wait_for_state(&mut alice, "bob", State::Joined, Duration::from_secs(5)).await);
+
+    // Bob's connection vanishes without a LeaveRequest: he stays during the grace period…
+    drop(bob);
+    assert!(!wait_for_state(&mut alice, "bob", State::Disconnected, Duration::from_millis(700)).await);
+    // …and is removed when it expires.
+    assert!(wait_for_state(&mut alice, "bob", State::Disconnected, Duration::from_secs(5)).await);
+
+    // Alice says goodbye: removed at once.
+    send(&mut alice, signal_request::Message::Leave(Default::default())).await;
+    let mut trail = Vec::new();
+    while trail.len() < 4 {
+        let report = tokio::time::timeout(Duration::from_secs(5), presence.recv()).await.expect("a report in time");
+        trail.push(match report.expect("reports") {
+            Presence::Joined { identity, .. } => format!("joined {identity}"),
+            Presence::Left { cause: LeaveCause::ConnectionLost, .. } => "lost".to_owned(),
+            Presence::Left { cause: LeaveCause::ClientLeft, .. } => "left".to_owned(),
+            other => format!("{other:?}"),
+        });
+    }
+    assert_eq!(trail, ["joined alice", "joined bob", "lost", "left"]);
+    assert!(tokio::time::timeout(Duration::from_millis(300), presence.recv()).await.is_err(), "nothing more");
 }
