@@ -38,6 +38,8 @@ pub enum RoomRefusal {
     NotFound,
     /// The room exists but is closed (ended, cancelled).
     Closed(String),
+    /// This participant may not join (e.g. its member was deleted since the token).
+    Denied(String),
     /// The check itself failed (e.g. the database is unavailable).
     Unavailable(String),
 }
@@ -46,7 +48,8 @@ pub enum RoomRefusal {
 /// ended or cancelled).
 #[async_trait::async_trait]
 pub trait RoomGate: Send + Sync {
-    async fn admit(&self, room: &str) -> Result<(), RoomRefusal>;
+    /// May `identity` join `room` now?
+    async fn admit(&self, room: &str, identity: &str) -> Result<(), RoomRefusal>;
 }
 
 /// What the signalling routes need.
@@ -84,10 +87,10 @@ async fn authorize(
     let token = auth::find_token(params.get("access_token").map(String::as_str), headers)?;
     let mut join = state.verifier.verify(token)?;
     join.auto_subscribe = flag(params, "auto_subscribe").unwrap_or(true);
-    match state.gate.admit(&join.room).await {
+    match state.gate.admit(&join.room, &join.identity).await {
         Ok(()) => Ok(join),
         Err(RoomRefusal::NotFound) => Err(Refused::new(StatusCode::NOT_FOUND, "requested room does not exist")),
-        Err(RoomRefusal::Closed(why)) => Err(Refused::new(StatusCode::FORBIDDEN, why)),
+        Err(RoomRefusal::Closed(why) | RoomRefusal::Denied(why)) => Err(Refused::new(StatusCode::FORBIDDEN, why)),
         Err(RoomRefusal::Unavailable(why)) => {
             tracing::warn!(reason = %why, "room check failed");
             Err(Refused::new(StatusCode::SERVICE_UNAVAILABLE, "room check failed, try again"))

@@ -22,7 +22,7 @@ struct Gate;
 
 #[async_trait::async_trait]
 impl RoomGate for Gate {
-    async fn admit(&self, room: &str) -> Result<(), RoomRefusal> {
+    async fn admit(&self, room: &str, _identity: &str) -> Result<(), RoomRefusal> {
         match room {
             "room-1" => Ok(()),
             "ended" => Err(RoomRefusal::Closed("the video room has ended".into())),

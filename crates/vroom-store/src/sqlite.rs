@@ -418,7 +418,8 @@ async fn close_participation(
     .await
     .map_err(db)?;
     if still_open == 0 {
-        let end_reason = if reason == vroom_platform::session::leave_reason::LEFT { "EMPTY" } else { reason };
+        // A session ends because its room emptied, unless the server itself stopped.
+        let end_reason = if reason == vroom_platform::session::leave_reason::SERVER_RESTART { reason } else { "EMPTY" };
         sqlx::query(
             "UPDATE room_sessions SET ended_at = ?3, end_reason = ?4 WHERE video_room_id = ?1 AND session_no = ?2 \
              AND ended_at IS NULL",

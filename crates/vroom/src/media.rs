@@ -48,18 +48,25 @@ pub fn start(config: &ServeConfig, platform: Arc<Platform>, api_key: &str, api_s
     Ok(Media { router: vroom_signal::router(state), udp_addr, counters })
 }
 
-/// Rooms are vroom video rooms, by uuid, that are neither ended nor cancelled.
+/// Rooms are vroom video rooms, by uuid, that are neither ended nor cancelled; participants
+/// are members of the room's app that still exist.
 struct PlatformGate(Arc<Platform>);
 
 #[async_trait::async_trait]
 impl RoomGate for PlatformGate {
-    async fn admit(&self, room: &str) -> Result<(), RoomRefusal> {
-        match self.0.room_for_media(room).await {
+    async fn admit(&self, room: &str, identity: &str) -> Result<(), RoomRefusal> {
+        let room = match self.0.room_for_media(room).await {
             Ok(Some(r)) if r.video_room_state.is_closed() => {
-                Err(RoomRefusal::Closed("the video room has ended or was cancelled".into()))
+                return Err(RoomRefusal::Closed("the video room has ended or was cancelled".into()));
             }
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(RoomRefusal::NotFound),
+            Err(e) => return Err(RoomRefusal::Unavailable(e.to_string())),
+        };
+        // Media tokens live for hours; a member deleted since its token was issued is out.
+        match self.0.store().member(room.app.id, identity).await {
             Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(RoomRefusal::NotFound),
+            Ok(None) => Err(RoomRefusal::Denied("the member no longer exists".into())),
             Err(e) => Err(RoomRefusal::Unavailable(e.to_string())),
         }
     }

@@ -165,7 +165,8 @@ async fn ending_deleting_and_member_deletion_kick_with_a_reason() {
     let (_, id) = setup(&server, json!({"title": "Kicks"})).await;
     let mut owner = Client::connect(&creds(&server, id, "owner").await).await;
     let mut guest = Client::connect(&creds(&server, id, "guest").await).await;
-    let mut other = Client::connect(&creds(&server, id, "other").await).await;
+    let other_creds = creds(&server, id, "other").await;
+    let mut other = Client::connect(&other_creds).await;
     until("LIVE", async || {
         let r = api.get(&format!("/video-rooms/{id}")).await.expect(200);
         (r["videoRoomState"] == "LIVE").then_some(())
@@ -175,6 +176,15 @@ async fn ending_deleting_and_member_deletion_kick_with_a_reason() {
     // Deleting a member removes it from the live room.
     api.delete("/members/other").await.expect_no_content();
     assert_eq!(other.leave_reason().await, Some(lk::DisconnectReason::ParticipantRemoved as i32));
+    // Its media token is still unexpired, but the member is gone: it cannot come back.
+    let validate = format!(
+        "{}/rtc/validate?access_token={}",
+        other_creds["webRtcServerUrl"].as_str().unwrap().replacen("ws://", "http://", 1),
+        other_creds["webRtcToken"].as_str().unwrap()
+    );
+    let refused = reqwest::get(&validate).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("member no longer exists"));
 
     // Ending the room removes everyone, then media credentials are refused.
     let ended = api.post_empty(&format!("/video-rooms/{id}/end")).await.expect(200);
