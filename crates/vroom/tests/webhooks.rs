@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,6 +39,8 @@ struct ReceiverState {
     received: Mutex<Vec<Received>>,
     /// Statuses to answer, in order; 200 once exhausted.
     script: Mutex<Vec<u16>>,
+    /// How long to hold each request before answering.
+    delay: Mutex<Duration>,
 }
 
 /// A webhook receiver on 127.0.0.1.
@@ -53,7 +56,8 @@ impl Receiver {
     }
 
     async fn start_on(addr: SocketAddr, script: Vec<u16>) -> Self {
-        let state = Arc::new(ReceiverState { received: Mutex::default(), script: Mutex::new(script) });
+        let state =
+            Arc::new(ReceiverState { received: Mutex::default(), script: Mutex::new(script), delay: Mutex::default() });
         let app = Router::new().route("/hook", post(receive)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind receiver");
         let addr = listener.local_addr().unwrap();
@@ -91,6 +95,8 @@ impl Receiver {
 
 async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     state.received.lock().unwrap().push(Received { headers, body: String::from_utf8_lossy(&body).into_owned() });
+    let delay = *state.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     let mut script = state.script.lock().unwrap();
     let status = if script.is_empty() { 200 } else { script.remove(0) };
     StatusCode::from_u16(status).unwrap()
@@ -292,57 +298,68 @@ async fn bad_registrations_and_removal() {
     receiver.stop();
 }
 
+/// Starts the real binary on `dir` (fast retries); returns it and its base URL.
+fn spawn_vroom(dir: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vroom"))
+        .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn", "--udp-port", "0"])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("VROOM_WEBHOOK_RETRY_SCALE", "0.001")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.map_while(Result::ok) {
+        if let Some(url) = line.split_whitespace().find(|w| w.ends_with("/v2/apps/me")) {
+            return (child, url.trim_end_matches("/v2/apps/me").to_owned());
+        }
+    }
+    panic!("no server URL printed");
+}
+
+async fn dev_post(base: &str, path: &str, body: Value) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/v2/apps/me{path}"))
+        .basic_auth("devkey", Some("devsecret"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn dev_put_callback(base: &str, url: &str) {
+    let resp = reqwest::Client::new()
+        .put(format!("{base}/v2/apps/me/callback-api"))
+        .basic_auth("devkey", Some("devsecret"))
+        .json(&json!({ "url": url }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
 /// Runs the real binary; SIGKILL loses nothing the API acknowledged.
 #[tokio::test]
 async fn events_survive_sigkill() {
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_vroom"))
-            .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env("VROOM_WEBHOOK_RETRY_SCALE", "0.001")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let base_of = |child: &mut std::process::Child| {
-        use std::io::{BufRead, BufReader};
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        for line in lines.map_while(Result::ok) {
-            if let Some(url) = line.split_whitespace().find(|w| w.ends_with("/v2/apps/me")) {
-                return url.trim_end_matches("/v2/apps/me").to_owned();
-            }
-        }
-        panic!("no server URL printed");
-    };
-    let client = reqwest::Client::new();
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-
-    let mut first = spawn();
-    let base = base_of(&mut first);
-    let put = client.put(format!("{base}/v2/apps/me/callback-api")).basic_auth("devkey", Some("devsecret"));
-    assert_eq!(put.json(&json!({"url": format!("http://{dead}/hook")})).send().await.unwrap().status(), 200);
+    let (mut first, base) = spawn_vroom(dir.path());
+    dev_put_callback(&base, &format!("http://{dead}/hook")).await;
     let mut acknowledged = Vec::new();
     for i in 0..20 {
-        let resp = client
-            .post(format!("{base}/v2/apps/me/members"))
-            .basic_auth("devkey", Some("devsecret"))
-            .json(&json!({"appUserId": format!("k{i}")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
+        assert_eq!(dev_post(&base, "/members", json!({"appUserId": format!("k{i}")})).await, 201);
         acknowledged.push(format!("k{i}"));
     }
     first.kill().unwrap(); // SIGKILL: no shutdown, no flush
     first.wait().unwrap();
 
     let receiver = Receiver::start_on(dead, vec![]).await;
-    let mut second = spawn();
-    let _ = base_of(&mut second);
+    let (mut second, _) = spawn_vroom(dir.path());
     let got = receiver.wait_for("every acknowledged event", |r| of_type(r, "MEMBER_CREATED").len() >= 20).await;
     let mut users: Vec<_> =
         got.iter().map(|r| r.json()["data"]["member"]["appUserId"].as_str().unwrap().to_owned()).collect();
@@ -350,6 +367,61 @@ async fn events_survive_sigkill() {
     users.dedup();
     acknowledged.sort();
     assert_eq!(users, acknowledged);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    receiver.stop();
+}
+
+/// A SIGKILL while POSTs are in flight (sent, not yet answered): after the restart those
+/// events are delivered again. Duplicates are allowed, losses are not.
+#[tokio::test]
+async fn deliveries_in_flight_at_a_sigkill_are_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(vec![]).await;
+    *receiver.state.delay.lock().unwrap() = Duration::from_secs(30);
+    let (mut first, base) = spawn_vroom(dir.path());
+    dev_put_callback(&base, &receiver.url()).await;
+    for i in 0..10 {
+        assert_eq!(dev_post(&base, "/members", json!({"appUserId": format!("f{i}")})).await, 201);
+    }
+    receiver.wait_for("10 POSTs in flight", |r| r.len() >= 10).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    *receiver.state.delay.lock().unwrap() = Duration::ZERO;
+    let (mut second, base) = spawn_vroom(dir.path());
+    let got = receiver.wait_for("each event a second time", |r| r.len() >= 20).await;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for r in &got {
+        *counts.entry(r.header("x-vroom-event-id").to_owned()).or_default() += 1;
+    }
+    assert_eq!(counts.len(), 10, "ten distinct events");
+    assert!(counts.values().all(|n| *n >= 2), "every in-flight event is sent again: {counts:?}");
+    let log: Value = reqwest::Client::new()
+        .get(format!("{base}/v2/apps/me/webhook-deliveries"))
+        .basic_auth("devkey", Some("devsecret"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let delivered = |log: &Value| log["content"].as_array().unwrap().iter().all(|d| d["status"] == "DELIVERED");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut log = log;
+    while !delivered(&log) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        log = reqwest::Client::new()
+            .get(format!("{base}/v2/apps/me/webhook-deliveries"))
+            .basic_auth("devkey", Some("devsecret"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    }
+    assert!(delivered(&log), "{log}");
     second.kill().unwrap();
     second.wait().unwrap();
     receiver.stop();
