@@ -317,6 +317,8 @@ fn spawn_vroom(dir: &std::path::Path) -> (std::process::Child, String) {
             return (child, url.trim_end_matches("/v2/apps/me").to_owned());
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("no server URL printed");
 }
 
