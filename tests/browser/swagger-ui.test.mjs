@@ -11,41 +11,9 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(HERE, '..', '..');
-const OUT_DIR = path.join(HERE, 'out');
-
-const VROOM_BIN = path.resolve(REPO_ROOT, process.env.VROOM_BIN ?? 'target/debug/vroom');
-
-// Debian's Chromium: Playwright's own browser builds cannot be downloaded on these machines.
-const CHROMIUM = '/usr/bin/chromium';
-// Launch recipe and flags from spec/05-testing.md, checked on these machines: Playwright is
-// told headless: false and Chromium gets --headless=new from us, so the mode does not depend
-// on what Playwright's `headless: true` maps to for a browser it did not download.
-// The user-data dir must not appear here: Playwright refuses it in `args`.
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox', // we run as root, where the sandbox cannot start
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
+import { Harness, OUT_DIR } from './harness.mjs';
 
 // The pages to check: the generic one and a FlipFlop-style alias.
 const PAGES = [
@@ -55,104 +23,20 @@ const PAGES = [
 const EXPECTED_PATH = '/v2/apps/me/members';
 
 const HARD_TIMEOUT_MS = 90_000; // the whole file, whatever hangs
-const HEALTH_TIMEOUT_MS = 30_000;
 const RENDER_TIMEOUT_MS = 20_000;
 
-// ---------------------------------------------------------------------------------------------
-// State shared by the hooks and the tests, and the cleanup that must run on every path out.
-
-let server = null; // ChildProcess of vroom
-let serverExited = null; // resolves with {code, signal} once vroom has exited
-let spawnError = null; // set if vroom could not be started at all
-let serverOutputTail = ''; // last few kB of vroom's output, quoted when start-up fails
-let context = null; // Playwright BrowserContext (persistent: it *is* the browser)
-let baseUrl = null;
-const tempDirs = [];
-
-function serverRunning() {
-  return Boolean(server?.pid) && server.exitCode === null && server.signalCode === null;
-}
-
-// Synchronous last resort, usable from 'exit' handlers and the watchdog where nothing async
-// can be awaited: make sure the server we started does not outlive us.
-function killServerNow() {
-  if (serverRunning()) {
-    try {
-      process.kill(server.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-process.on('exit', killServerNow);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killServerNow();
-    process.exit(128 + os.constants.signals[signal]);
-  });
-}
+const h = new Harness('swagger');
 
 // A test that hangs (browser stuck, server never answering) must still end: after the hard
 // timeout, kill what we started and exit non-zero. unref() so the timer alone never keeps
 // the process alive once the tests are done.
 const watchdog = setTimeout(() => {
   console.error(`swagger-ui.test: hard timeout of ${HARD_TIMEOUT_MS / 1000} s reached, aborting`);
-  killServerNow();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  // Playwright kills the browser it launched from its own process 'exit' handler.
+  h.killNow();
   process.exit(1);
 }, HARD_TIMEOUT_MS);
 watchdog.unref();
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-// Ask the kernel for a free loopback port. Another process could take it before vroom binds
-// it, but that race is rare on a test machine and fails loudly rather than silently.
-function freeLoopbackPort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function makeTempDir(prefix) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-
-// Poll /healthz until it answers 200. Fails fast if vroom exits instead of becoming ready,
-// so a crash at start-up is reported as such and not as a 30 s timeout.
-async function waitForHealthy(url, logPath) {
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  let lastError = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (spawnError) throw new Error(`cannot start ${VROOM_BIN}: ${spawnError.message}`);
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(
-        `vroom exited during start-up (code ${server.exitCode}, signal ${server.signalCode}); ` +
-          `full log in ${logPath}; it ends with:\n${serverOutputTail}`,
-      );
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer(); // drain so the connection is released
-      if (res.status === 200) return;
-      lastError = `HTTP ${res.status}`;
-    } catch (err) {
-      lastError = err.cause?.code ?? err.message;
-    }
-    await sleep(200);
-  }
-  throw new Error(`${url} not healthy after ${HEALTH_TIMEOUT_MS / 1000} s (${lastError}); see ${logPath}`);
-}
+process.on('exit', () => h.killNow());
 
 // Only the loopback server may be contacted. data:, blob: and about: URLs never touch the
 // network, so they are not "requests to another host".
@@ -162,79 +46,19 @@ function isAllowedUrl(rawUrl) {
   return url.hostname === '127.0.0.1';
 }
 
-// ---------------------------------------------------------------------------------------------
-// Tests
-
 describe('Swagger UI served by vroom', () => {
   before(async () => {
-    assert.ok(
-      existsSync(VROOM_BIN),
-      `vroom binary not found at ${VROOM_BIN}: run \`cargo build\` first or set VROOM_BIN`,
-    );
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: run scripts/install-test-deps.sh`);
-
-    await mkdir(OUT_DIR, { recursive: true });
-    const dataDir = await makeTempDir('vroom-swagger-data-');
-    const port = await freeLoopbackPort();
-    baseUrl = `http://127.0.0.1:${port}`;
-
-    // vroom's output goes to a file next to the screenshots: quiet on success, there to read
-    // when something fails.
-    const logPath = path.join(OUT_DIR, 'vroom-server.log');
-    const log = createWriteStream(logPath);
-    server = spawn(
-      VROOM_BIN,
-      ['serve', '--dev', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir],
-      { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const onOutput = (chunk) => {
-      log.write(chunk);
-      serverOutputTail = (serverOutputTail + chunk).slice(-4_000);
-    };
-    server.stdout.on('data', onOutput);
-    server.stderr.on('data', onOutput);
-    server.on('close', () => log.end()); // after both pipes are drained
-    serverExited = new Promise((resolve) => {
-      server.on('exit', (code, signal) => resolve({ code, signal }));
-    });
-    // spawn reports an unexecutable binary asynchronously, through 'error' and not 'exit'.
-    server.on('error', (err) => {
-      spawnError = err;
-    });
-
-    await waitForHealthy(`${baseUrl}/healthz`, logPath);
-
-    const profileDir = await makeTempDir('vroom-swagger-chromium-');
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: false,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-      timeout: 30_000,
-    });
+    await h.start();
   });
 
   after(async () => {
-    // Browser first (it may hold connections to the server), then the server: SIGTERM for a
-    // clean shutdown of its database, SIGKILL if it does not stop within 5 s.
-    if (context) {
-      await context.close().catch(() => {});
-    }
-    if (serverRunning()) {
-      process.kill(server.pid, 'SIGTERM');
-      // ref: false so this grace timer does not hold the process open once vroom is gone.
-      const stopped = await Promise.race([serverExited, sleep(5_000, null, { ref: false })]);
-      if (!stopped) killServerNow();
-    }
-    for (const dir of tempDirs) {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await h.stopAll();
     clearTimeout(watchdog);
   });
 
   for (const target of PAGES) {
     it(`renders ${target.path} offline`, { timeout: 45_000 }, async () => {
-      const page = await context.newPage();
+      const page = await h.context.newPage();
       try {
         // Record and refuse anything that is not our loopback server. Routing is set on the
         // page before navigation so even the first subresource is covered.
@@ -252,7 +76,7 @@ describe('Swagger UI served by vroom', () => {
         const pageErrors = [];
         page.on('pageerror', (err) => pageErrors.push(err.message));
 
-        const response = await page.goto(baseUrl + target.path, { waitUntil: 'domcontentloaded' });
+        const response = await page.goto(h.base + target.path, { waitUntil: 'domcontentloaded' });
         assert.ok(response, `no response for ${target.path}`);
         assert.equal(response.status(), 200, `${target.path} answered HTTP ${response.status()}`);
 
