@@ -1,7 +1,8 @@
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -30,6 +31,35 @@ pub struct SqliteStore {
     checkpointer: SqlitePool,
     /// Notified after every commit that wrote events (wakes the webhook deliverer).
     outbox: Arc<Notify>,
+    /// Members by id, for the member API's per-request token check.
+    members: Arc<MemberCache>,
+}
+
+/// A short-lived cache of members by id. Every member change in this process drops the
+/// entry after its commit; the time bound covers changes made elsewhere.
+#[derive(Default)]
+struct MemberCache(std::sync::Mutex<HashMap<(AppId, MemberId), (Member, Instant)>>);
+
+impl MemberCache {
+    const TTL: Duration = Duration::from_secs(5);
+    const MAX_ENTRIES: usize = 100_000;
+
+    fn get(&self, key: (AppId, MemberId)) -> Option<Member> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&key).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(m, _)| m.clone())
+    }
+
+    fn put(&self, member: &Member) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert((member.app.id, member.id), (member.clone(), Instant::now()));
+    }
+
+    fn forget(&self, app: AppId, id: MemberId) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&(app, id));
+    }
 }
 
 impl SqliteStore {
@@ -61,7 +91,7 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(open_err)?;
-        Ok(Self { read, write, checkpointer, outbox: Arc::new(Notify::new()) })
+        Ok(Self { read, write, checkpointer, outbox: Arc::new(Notify::new()), members: Arc::default() })
     }
 
     /// Signals new outbox rows; hand it to the webhook deliverer.
@@ -544,15 +574,23 @@ impl Store for SqliteStore {
     }
 
     async fn member_by_id(&self, app: AppId, id: MemberId) -> StoreResult<Option<Member>> {
-        sqlx::query(concat!(member_select!(), "WHERE m.app_id = ?1 AND m.id = ?2 AND m.deleted_at IS NULL"))
-            .bind(app)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db)?
-            .as_ref()
-            .map(member_from_row)
-            .transpose()
+        if let Some(member) = self.members.get((app, id)) {
+            return Ok(Some(member));
+        }
+        let member =
+            sqlx::query(concat!(member_select!(), "WHERE m.app_id = ?1 AND m.id = ?2 AND m.deleted_at IS NULL"))
+                .bind(app)
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?
+                .as_ref()
+                .map(member_from_row)
+                .transpose()?;
+        if let Some(m) = &member {
+            self.members.put(m);
+        }
+        Ok(member)
     }
 
     async fn upsert_member(
@@ -621,6 +659,7 @@ impl Store for SqliteStore {
         };
         tx.commit().await.map_err(db)?;
         self.outbox.notify_one();
+        self.members.forget(app, result.0.id);
         Ok(result)
     }
 
@@ -642,6 +681,7 @@ impl Store for SqliteStore {
             insert_events(&mut tx, events(&member, false)).await?;
             tx.commit().await.map_err(db)?;
             self.outbox.notify_one();
+            self.members.forget(app, member.id);
         }
         Ok(Some(member))
     }
@@ -706,6 +746,9 @@ impl Store for SqliteStore {
             deleted.push(member);
         }
         tx.commit().await.map_err(db)?;
+        for member in &deleted {
+            self.members.forget(app, member.id);
+        }
         Ok(deleted)
     }
 

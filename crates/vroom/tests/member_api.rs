@@ -25,6 +25,8 @@ async fn me_returns_the_authenticated_member() {
     // It reflects later profile changes.
     api.patch("/members/mia", json!({"appUserName": "Mia M"})).await.expect(200);
     assert_eq!(ts.member_api(&l.access).get("").await.expect(200)["appUserName"], "Mia M");
+    api.post("/members", json!({"appUserId": "mia", "email": "new@example.com"})).await.expect(200);
+    assert_eq!(ts.member_api(&l.access).get("").await.expect(200)["email"], "new@example.com");
 }
 
 #[tokio::test]
