@@ -250,6 +250,8 @@ run_oha() {
     if ((non2xx + errors > 0)); then
         echo "      !! failed requests; status codes and errors:" >&2
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("statusCodeDistribution"), d.get("errorDistribution"))' "$out" >&2
+        echo "      server log, last errors:" >&2
+        grep -iE "error|warn" "$TMP/server.log" | tail -n 5 >&2 || true
     fi
 }
 
@@ -322,6 +324,7 @@ else
     # Per-request logging would be part of what we measure; keep the server's log quiet unless
     # the caller asked for something else.
     export RUST_LOG=${RUST_LOG:-warn}
+    export VROOM_LOG=${VROOM_LOG:-warn}
     echo "==> starting $(show_cmd "$BIN" serve --dev --bind "127.0.0.1:$PORT" --data-dir "$DATA")"
     "$BIN" serve --dev --bind "127.0.0.1:$PORT" --data-dir "$DATA" >"$TMP/server.log" 2>&1 &
     SERVER_PID=$!
