@@ -9,8 +9,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteTransactionManager,
 };
 use sqlx::{Row, SqliteConnection};
+use sqlx_core::transaction::TransactionManager;
 use tokio::sync::Notify;
 use vroom_platform::event::NewEvent;
 use vroom_platform::model::*;
@@ -79,8 +81,23 @@ impl SqliteStore {
             // Checkpoints run in the background (below), not inside a request's commit:
             // a checkpoint syncs the database file and would stall that request.
             .pragma("wal_autocheckpoint", "0");
-        let write =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    // A caller cancelled while its BEGIN was being acknowledged (an HTTP client
+                    // hung up) leaves a transaction that no `Transaction` will ever end, and sqlx
+                    // then refuses every later `BEGIN IMMEDIATE` on this, the only writer.
+                    // Rolling back whatever is open on release makes that impossible.
+                    if SqliteTransactionManager::get_transaction_depth(conn) > 0 {
+                        SqliteTransactionManager::rollback(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect_with(options.clone())
+            .await
+            .map_err(open_err)?;
         MIGRATOR.run(&write).await?;
         let checkpointer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_err)?;
