@@ -3,12 +3,15 @@
 //! Policy for this version: forward the best layer the publisher is currently sending (a
 //! layer counts as sending if a frame arrived within [`LAYER_TIMEOUT`]). Switching happens
 //! only on a keyframe of the new layer; until then the old one keeps flowing and a keyframe
-//! is requested (at most every [`KEYFRAME_REQUEST_INTERVAL`]). One decision serves every
-//! subscriber of the track; per-subscriber choice comes with bandwidth estimation.
+//! is requested (at most every [`KEYFRAME_REQUEST_INTERVAL`]). Each subscriber has its own
+//! selector ([`crate::forward`]), so a subscriber's `UpdateTrackSettings` caps its layer
+//! ([`LayerSelector::set_max`]) without affecting the others.
 
 use std::time::{Duration, Instant};
 
 use str0m::media::Rid;
+
+use crate::model::Quality;
 
 pub const LAYER_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
@@ -28,12 +31,37 @@ pub struct LayerSelector {
     last_seen: Vec<Option<Instant>>,
     current: Option<usize>,
     last_request: Option<Instant>,
+    /// The best quality the subscriber wants.
+    max: Quality,
 }
 
 impl LayerSelector {
     pub fn new(rids: Vec<Rid>) -> Self {
         let n = rids.len().max(1);
-        Self { rids, last_seen: vec![None; n], current: None, last_request: None }
+        Self { rids, last_seen: vec![None; n], current: None, last_request: None, max: Quality::High }
+    }
+
+    /// A selector for a new subscriber of the same track: it knows which layers are being
+    /// sent (so it can ask for the right keyframe at once) but forwards nothing yet.
+    pub fn fresh_copy(&self) -> Self {
+        Self {
+            rids: self.rids.clone(),
+            last_seen: self.last_seen.clone(),
+            current: None,
+            last_request: None,
+            max: Quality::High,
+        }
+    }
+
+    /// Caps the forwarded layer; the switch happens at the next keyframe of the new layer.
+    pub fn set_max(&mut self, max: Quality) {
+        self.max = max;
+    }
+
+    /// Forgets the forwarded layer (forwarding paused): resuming waits for a keyframe.
+    pub fn reset(&mut self) {
+        self.current = None;
+        self.last_request = None;
     }
 
     /// The forwarded layer, if any.
@@ -84,11 +112,11 @@ impl LayerSelector {
         Some(self.rids.get(layer).copied())
     }
 
-    /// The best layer seen recently.
+    /// The best layer seen recently within the cap, else the lowest one seen recently.
     fn target(&self, now: Instant) -> Option<usize> {
-        (0..self.last_seen.len())
-            .rev()
-            .find(|&i| self.last_seen[i].is_some_and(|t| now.duration_since(t) <= LAYER_TIMEOUT))
+        let recent = |i: &usize| self.last_seen[*i].is_some_and(|t| now.duration_since(t) <= LAYER_TIMEOUT);
+        let allowed = |i: &usize| self.rids.get(*i).is_none_or(|r| Quality::of_rid(r) <= self.max);
+        (0..self.last_seen.len()).rev().filter(recent).find(allowed).or_else(|| (0..self.last_seen.len()).find(recent))
     }
 }
 
@@ -162,6 +190,51 @@ mod tests {
         s.on_frame(t0, None, true);
         assert_eq!(s.keyframe_for_new_subscriber(ms(t0, 1000)), Some(None));
         assert_eq!(s.keyframe_for_new_subscriber(ms(t0, 1010)), None);
+    }
+
+    #[test]
+    fn a_capped_subscriber_stays_on_the_lower_layer_and_switches_at_keyframes() {
+        let t0 = Instant::now();
+        let (q, h) = (Rid::from("q"), Rid::from("h"));
+        let mut s = LayerSelector::new(vec![q, h]);
+        s.set_max(Quality::Low);
+        assert!(s.on_frame(t0, Some(q), true).forward);
+        assert_eq!(s.on_frame(ms(t0, 10), Some(h), true), Decision::default(), "h is above the cap");
+        assert!(s.on_frame(ms(t0, 20), Some(q), false).forward);
+        // Raised: h is requested and taken at its keyframe.
+        s.set_max(Quality::High);
+        let d = s.on_frame(ms(t0, 30), Some(q), false);
+        assert!(d.forward);
+        assert_eq!(d.request_keyframe, Some(Some(h)));
+        assert!(!s.on_frame(ms(t0, 40), Some(h), false).forward);
+        assert!(s.on_frame(ms(t0, 50), Some(h), true).forward);
+        // Lowered again: q from its next keyframe on.
+        s.set_max(Quality::Medium);
+        assert!(s.on_frame(ms(t0, 60), Some(h), false).forward, "h is 'medium': still allowed");
+        s.set_max(Quality::Low);
+        assert!(s.on_frame(ms(t0, 70), Some(h), false).forward, "until q's keyframe");
+        assert!(!s.on_frame(ms(t0, 80), Some(q), false).forward);
+        assert!(s.on_frame(ms(t0, 90), Some(q), true).forward);
+        assert!(!s.on_frame(ms(t0, 100), Some(h), false).forward);
+        // If only a layer above the cap is sent, it is better than nothing.
+        let mut only_h = LayerSelector::new(vec![q, h]);
+        only_h.set_max(Quality::Low);
+        assert!(only_h.on_frame(t0, Some(h), true).forward);
+    }
+
+    #[test]
+    fn a_fresh_copy_knows_the_layers_but_waits_for_a_keyframe() {
+        let t0 = Instant::now();
+        let (q, h) = (Rid::from("q"), Rid::from("h"));
+        let mut probe = LayerSelector::new(vec![q, h]);
+        probe.on_frame(t0, Some(q), true);
+        probe.on_frame(t0, Some(h), true);
+        let mut s = probe.fresh_copy();
+        let d = s.on_frame(ms(t0, 10), Some(q), false);
+        assert_eq!(d, Decision { forward: false, request_keyframe: Some(Some(h)) }, "asks for the best layer at once");
+        assert!(s.on_frame(ms(t0, 20), Some(h), true).forward);
+        s.reset();
+        assert!(!s.on_frame(ms(t0, 30), Some(h), false).forward, "after a reset only a keyframe resumes");
     }
 
     #[test]

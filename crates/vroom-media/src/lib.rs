@@ -38,7 +38,9 @@
 //! one depacketization per frame and per-subscriber packetization; RTP mode (`write_rtp`
 //! with our own rewriting) is the planned optimisation once the load tests measure it.
 
+pub mod activity;
 pub mod data;
+pub mod forward;
 pub mod ids;
 pub mod layer;
 pub mod model;

@@ -56,6 +56,73 @@ pub struct AddTrack {
     pub height: u32,
     pub muted: bool,
     pub stream: String,
+    /// The simulcast layers the client announced (video), for choosing a layer from the
+    /// dimensions a subscriber asks for.
+    pub layers: Vec<LayerSpec>,
+}
+
+/// A simulcast quality (LiveKit's `VideoQuality`): rid `q`, `h`, `f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Quality {
+    Low,
+    Medium,
+    #[default]
+    High,
+}
+
+impl Quality {
+    /// The quality a simulcast rid stands for (LiveKit clients assign `q`, `h`, `f` from low
+    /// to high; anything else is treated as the best).
+    pub fn of_rid(rid: &str) -> Quality {
+        match rid {
+            "q" => Quality::Low,
+            "h" => Quality::Medium,
+            _ => Quality::High,
+        }
+    }
+}
+
+/// One announced simulcast layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerSpec {
+    pub quality: Quality,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What a subscriber wants of one track (LiveKit `UpdateTrackSettings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackSettings {
+    /// Nothing is forwarded (e.g. the video element is hidden).
+    pub disabled: bool,
+    /// The best layer to forward.
+    pub max_quality: Quality,
+}
+
+/// How a participant's connection looks from the server (LiveKit `ConnectionQuality`,
+/// without `LOST`: a participant the server cannot hear from is removed instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionQuality {
+    Poor,
+    Good,
+    Excellent,
+}
+
+/// One entry of a speakers update: a change of `sid`'s speaking state or level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeakerView {
+    pub sid: String,
+    /// 0..1, linear.
+    pub level: f32,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualityView {
+    pub sid: String,
+    pub quality: ConnectionQuality,
+    /// 1 (bad) ..= 5 (perfect), MOS-like.
+    pub score: f32,
 }
 
 /// Which of a participant's two peer connections a message is about.
@@ -86,6 +153,20 @@ pub enum Command {
     Mute {
         track_sid: String,
         muted: bool,
+    },
+    /// Subscribe to or unsubscribe from tracks of others (manual subscription).
+    UpdateSubscription {
+        track_sids: Vec<String>,
+        subscribe: bool,
+    },
+    /// A subscriber's wishes for tracks it receives. `width`/`height` (when non-zero) pick
+    /// the smallest announced layer that covers them; otherwise `quality` caps the layer.
+    UpdateTrackSettings {
+        track_sids: Vec<String>,
+        disabled: bool,
+        quality: Quality,
+        width: u32,
+        height: u32,
     },
     /// The client said goodbye (LiveKit `LeaveRequest`), or its session failed in a way
     /// that rules out a reconnect: removed at once.
@@ -153,6 +234,10 @@ pub enum MediaEvent {
     ParticipantsChanged(Vec<ParticipantView>),
     /// The server removed this participant; the session should tell the client and close.
     Removed(RemovedReason),
+    /// Speakers of the room whose state changed since the last update.
+    SpeakersChanged(Vec<SpeakerView>),
+    /// Connection quality of the room's participants.
+    ConnectionQuality(Vec<QualityView>),
 }
 
 /// The answer to a join: the room, the participant itself and the others present.

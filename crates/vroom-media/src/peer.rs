@@ -1,6 +1,9 @@
 //! Building str0m peer connections the way every vroom connection is configured.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How often str0m reports peer statistics.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 use str0m::change::SdpApi;
 use str0m::channel::{ChannelConfig, Reliability};
@@ -14,7 +17,14 @@ use crate::model::TrackKind;
 /// checks), one host candidate (the worker's UDP address), Opus and VP8 only (the codecs
 /// advertised in `JoinResponse.enabled_publish_codecs`).
 pub fn new_rtc(now: Instant, host: std::net::SocketAddr) -> Result<Rtc, str0m::RtcError> {
-    let mut rtc = Rtc::builder().set_ice_lite(true).clear_codecs().enable_opus(true, false).enable_vp8(true).build(now);
+    // Stats feed connection quality (loss and RTT as the server sees them).
+    let mut rtc = Rtc::builder()
+        .set_ice_lite(true)
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .set_stats_interval(Some(STATS_INTERVAL))
+        .build(now);
     let candidate = Candidate::host(host, "udp").map_err(str0m::RtcError::Ice)?;
     rtc.add_local_candidate(candidate);
     Ok(rtc)

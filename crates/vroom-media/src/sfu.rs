@@ -18,8 +18,10 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
+use crate::activity::{self, Speakers};
 use crate::data::{self, DataKind};
-use crate::layer::{LayerSelector, vp8_is_keyframe};
+use crate::forward::Fanout;
+use crate::layer::vp8_is_keyframe;
 use crate::model::*;
 use crate::peer::{self, media_kind, track_kind};
 use crate::state::{Rooms, SubscriptionState};
@@ -88,16 +90,17 @@ struct Session {
     signal_lost_at: Option<Instant>,
 }
 
-/// One published track as forwarded: its layer choice and the subscriber media sections
-/// it is written to.
-struct Forward {
-    kind: TrackKind,
-    layers: LayerSelector,
-    outputs: Vec<(PeerId, Mid)>,
-    last_loss_request: Option<Instant>,
+/// One published track as forwarded, written to subscriber media sections `(peer, mid)`.
+type Forward = Fanout<(PeerId, Mid)>;
+
+/// What the server measured on a peer connection lately (its `PeerStats`).
+#[derive(Debug, Clone, Copy, Default)]
+struct LinkStats {
+    /// Worst of the loss we see on what we receive and the loss the client reports.
+    loss: f32,
+    rtt: Option<Duration>,
 }
 
-const LOSS_KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 const IDLE_TIMEOUT: Duration = Duration::from_millis(100);
 /// How long a participant whose signalling connection dropped stays in its room.
 pub const RECONNECT_GRACE: Duration = Duration::from_secs(10);
@@ -118,6 +121,9 @@ pub struct Sfu {
     events: VecDeque<(PeerId, Event)>,
     due: Vec<PeerId>,
     reconnect_grace: Duration,
+    speakers: Speakers,
+    links: HashMap<PeerId, LinkStats>,
+    next_quality_update: Option<Instant>,
 }
 
 impl Sfu {
@@ -138,6 +144,9 @@ impl Sfu {
             events: VecDeque::new(),
             due: Vec::new(),
             reconnect_grace: RECONNECT_GRACE,
+            speakers: Speakers::default(),
+            links: HashMap::new(),
+            next_quality_update: None,
         }
     }
 
@@ -230,7 +239,7 @@ impl Sfu {
         }
         match command {
             Command::PublisherOffer { sdp, id } => self.publisher_offer(key, &sdp, id, sink),
-            Command::SubscriberAnswer { sdp } => self.subscriber_answer(now, key, &sdp, sink),
+            Command::SubscriberAnswer { sdp } => self.subscriber_answer(key, &sdp, sink),
             Command::Trickle { role, candidate } => self.trickle(key, role, &candidate),
             Command::AddTrack(track) => {
                 let cid = track.cid.clone();
@@ -241,7 +250,24 @@ impl Sfu {
             }
             Command::Mute { track_sid, muted } => {
                 if self.rooms.set_muted(key, &track_sid, muted) {
+                    info!(?key, track = %track_sid, muted, "track mute changed");
+                    if let Some(forward) = self.forward_of(key, &track_sid) {
+                        forward.set_muted(muted);
+                    }
                     self.broadcast(key, true, sink);
+                }
+            }
+            Command::UpdateSubscription { track_sids, subscribe } => {
+                if self.rooms.update_subscription(key, &track_sids, subscribe) {
+                    debug!(?key, ?track_sids, subscribe, "subscription updated");
+                    self.negotiate(key, sink);
+                }
+            }
+            Command::UpdateTrackSettings { track_sids, disabled, quality, width, height } => {
+                let changed = self.rooms.set_track_settings(key, &track_sids, disabled, quality, width, height);
+                for (publisher, track_sid, settings) in changed {
+                    debug!(?key, track = %track_sid, ?settings, "track settings changed");
+                    self.apply_settings(key, publisher, &track_sid, settings);
                 }
             }
             Command::Leave => self.leave(now, key, LeaveCause::ClientLeft, sink),
@@ -272,7 +298,7 @@ impl Sfu {
         drive(peer_id, peer, &mut self.events, sink);
     }
 
-    fn subscriber_answer(&mut self, now: Instant, key: ParticipantKey, sdp: &str, sink: &mut impl Sink) {
+    fn subscriber_answer(&mut self, key: ParticipantKey, sdp: &str, sink: &mut impl Sink) {
         let Some(session) = self.sessions.get_mut(&key) else { return };
         let Some(pending) = session.pending_offer.take() else {
             debug!(?key, "subscriber answer without an offer");
@@ -300,45 +326,78 @@ impl Sfu {
             participant.subscriptions.retain_mut(|s| match s.state {
                 SubscriptionState::Negotiating(mid) => {
                     s.state = SubscriptionState::Open(mid);
-                    opened.push((s.publisher, s.track_sid.clone(), mid));
+                    opened.push((s.publisher, s.track_sid.clone(), mid, s.settings));
                     true
                 }
                 SubscriptionState::Stopping(_) => false,
                 _ => true,
             });
-            for (publisher, track_sid, out_mid) in opened {
-                self.open_output(now, publisher, &track_sid, sub_peer, out_mid, sink);
+            for (publisher, track_sid, out_mid, settings) in opened {
+                self.open_output(publisher, &track_sid, sub_peer, out_mid, settings);
             }
         }
         self.negotiate(key, sink);
     }
 
-    /// Starts writing a publisher's track into a subscriber's media section.
+    /// The publisher connection and media section of one of `publisher`'s published tracks.
+    fn source_of(&self, publisher: ParticipantKey, track_sid: &str) -> Option<(PeerId, Mid)> {
+        let pub_peer = self.sessions.get(&publisher)?.publisher;
+        let in_mid =
+            self.rooms.participant(publisher)?.publications.iter().find(|t| t.sid == track_sid)?.media.as_ref()?.mid;
+        Some((pub_peer, in_mid))
+    }
+
+    fn forward_of(&mut self, publisher: ParticipantKey, track_sid: &str) -> Option<&mut Forward> {
+        let source = self.source_of(publisher, track_sid)?;
+        self.forwards.get_mut(&source)
+    }
+
+    /// Starts writing a publisher's track into a subscriber's media section. The first
+    /// frame it gets asks the publisher for a keyframe (the outlet starts at one).
     fn open_output(
         &mut self,
-        now: Instant,
         publisher: ParticipantKey,
         track_sid: &str,
         sub_peer: PeerId,
         out_mid: Mid,
-        sink: &mut impl Sink,
+        settings: TrackSettings,
     ) {
-        let Some(pub_peer) = self.sessions.get(&publisher).map(|s| s.publisher) else { return };
-        let Some(in_mid) = self
-            .rooms
-            .participant(publisher)
-            .and_then(|p| p.publications.iter().find(|t| t.sid == track_sid))
-            .and_then(|t| t.media.as_ref().map(|m| m.mid))
-        else {
-            return;
-        };
-        let Some(forward) = self.forwards.get_mut(&(pub_peer, in_mid)) else { return };
-        forward.outputs.push((sub_peer, out_mid));
-        self.feeds.insert((sub_peer, out_mid), (pub_peer, in_mid));
-        if forward.kind == TrackKind::Video
-            && let Some(rid) = forward.layers.keyframe_for_new_subscriber(now)
-        {
-            self.request_keyframe(pub_peer, in_mid, rid, sink);
+        let Some(source) = self.source_of(publisher, track_sid) else { return };
+        let Some(forward) = self.forwards.get_mut(&source) else { return };
+        forward.add((sub_peer, out_mid), settings);
+        self.feeds.insert((sub_peer, out_mid), source);
+    }
+
+    /// A subscriber's new settings for a track it receives, applied to its outlet.
+    fn apply_settings(
+        &mut self,
+        subscriber: ParticipantKey,
+        publisher: ParticipantKey,
+        track_sid: &str,
+        settings: TrackSettings,
+    ) {
+        let Some(sub_peer) = self.sessions.get(&subscriber).map(|s| s.subscriber) else { return };
+        let open = self.rooms.participant(subscriber).and_then(|p| {
+            p.subscriptions.iter().find_map(|s| match s.state {
+                SubscriptionState::Open(mid) if s.track_sid == track_sid => Some(mid),
+                _ => None,
+            })
+        });
+        let (Some(out_mid), Some(forward)) = (open, self.forward_of(publisher, track_sid)) else { return };
+        forward.set_settings((sub_peer, out_mid), settings);
+    }
+
+    /// Stops feeding the media sections of `key`'s subscriptions that are being removed
+    /// (at once, not when the renegotiation completes: the client no longer wants them).
+    fn close_stopped_outputs(&mut self, key: ParticipantKey) {
+        let Some(sub_peer) = self.sessions.get(&key).map(|s| s.subscriber) else { return };
+        let Some(participant) = self.rooms.participant(key) else { return };
+        for s in &participant.subscriptions {
+            let (SubscriptionState::ToStop(mid) | SubscriptionState::Stopping(mid)) = s.state else { continue };
+            let Some(source) = self.feeds.remove(&(sub_peer, mid)) else { continue };
+            if let Some(forward) = self.forwards.get_mut(&source) {
+                forward.remove_where(|t| *t == (sub_peer, mid));
+            }
         }
     }
 
@@ -386,10 +445,14 @@ impl Sfu {
             self.by_addr.retain(|_, id| !gone_peers.contains(id));
             self.forwards.retain(|(p, _), _| *p != session.publisher);
             for forward in self.forwards.values_mut() {
-                forward.outputs.retain(|(p, _)| *p != session.subscriber);
+                forward.remove_where(|(p, _)| *p == session.subscriber);
             }
             self.feeds.retain(|(sub, _), (publ, _)| *sub != session.subscriber && *publ != session.publisher);
+            for id in gone_peers {
+                self.links.remove(&id);
+            }
         }
+        self.speakers.forget(key);
         let view = gone.view();
         for k in audience {
             sink.event(k, MediaEvent::ParticipantsChanged(vec![view.clone()]));
@@ -499,6 +562,57 @@ impl Sfu {
             drive(id, peer, &mut self.events, sink);
         }
         self.process_events(sink);
+        self.report_speakers(now, sink);
+        self.report_quality(now, sink);
+    }
+
+    /// Sends speaker changes to the rooms concerned (throttled by [`Speakers`]). Hidden
+    /// participants are never reported.
+    fn report_speakers(&mut self, now: Instant, sink: &mut impl Sink) {
+        let changes = self.speakers.update(now);
+        let mut by_room: HashMap<&str, Vec<SpeakerView>> = HashMap::new();
+        for change in &changes {
+            let Some(p) = self.rooms.participant(change.key).filter(|p| !p.permission.hidden) else { continue };
+            by_room.entry(p.room.as_str()).or_default().push(SpeakerView {
+                sid: p.sid.clone(),
+                level: change.level,
+                active: change.active,
+            });
+        }
+        for (room, speakers) in by_room {
+            for key in self.rooms.members(room) {
+                sink.event(key, MediaEvent::SpeakersChanged(speakers.clone()));
+            }
+        }
+    }
+
+    /// Every [`activity::QUALITY_INTERVAL`], tells each participant the connection quality
+    /// of everyone in its room it can see (itself included) that the server has measured.
+    fn report_quality(&mut self, now: Instant, sink: &mut impl Sink) {
+        if self.next_quality_update.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_quality_update = Some(now + activity::QUALITY_INTERVAL);
+        let mut rooms: HashMap<&str, Vec<(ParticipantKey, bool, QualityView)>> = HashMap::new();
+        for (key, session) in &self.sessions {
+            let links = [session.publisher, session.subscriber].map(|id| self.links.get(&id).copied());
+            if links.iter().all(Option::is_none) {
+                continue;
+            }
+            let loss = links.iter().flatten().map(|l| l.loss).fold(0.0, f32::max);
+            let rtt = links.iter().flatten().filter_map(|l| l.rtt).max();
+            let Some(p) = self.rooms.participant(*key) else { continue };
+            let (quality, score) = activity::connection_quality(loss, rtt);
+            let view = QualityView { sid: p.sid.clone(), quality, score };
+            rooms.entry(p.room.as_str()).or_default().push((*key, p.permission.hidden, view));
+        }
+        for (room, measured) in rooms {
+            for key in self.rooms.members(room) {
+                let updates: Vec<QualityView> =
+                    measured.iter().filter(|(k, hidden, _)| *k == key || !hidden).map(|(_, _, v)| v.clone()).collect();
+                sink.event(key, MediaEvent::ConnectionQuality(updates));
+            }
+        }
     }
 
     // ---- internals --------------------------------------------------------------------
@@ -524,6 +638,7 @@ impl Sfu {
     /// Makes a subscriber offer if subscriptions changed and no offer is outstanding (the
     /// answer handler calls this again, so changes made meanwhile are not lost).
     fn negotiate(&mut self, key: ParticipantKey, sink: &mut impl Sink) {
+        self.close_stopped_outputs(key);
         let Some(session) = self.sessions.get_mut(&key) else { return };
         if session.pending_offer.is_some() {
             return;
@@ -582,12 +697,21 @@ impl Sfu {
             }
             Event::IceConnectionStateChange(state) => debug!(?owner, ?role, ?state, "ICE state"),
             Event::MediaAdded(added) if role == PeerRole::Publisher && added.direction == Direction::RecvOnly => {
-                self.media_added(id, owner, added.mid, added.kind, added.simulcast, sink);
+                let rids = added.simulcast.map(|s| s.recv.iter().map(|l| l.rid).collect()).unwrap_or_default();
+                self.media_added(id, owner, added.mid, added.kind, rids, sink);
             }
-            Event::MediaData(data) if role == PeerRole::Publisher => self.forward(id, data, sink),
+            Event::MediaChanged(changed) if role == PeerRole::Publisher => {
+                self.media_changed(id, owner, changed.mid, changed.direction, sink);
+            }
+            Event::MediaData(data) if role == PeerRole::Publisher => self.forward(id, owner, data, sink),
+            Event::PeerStats(stats) => {
+                let loss = stats.ingress_loss_fraction.unwrap_or(0.0).max(stats.egress_loss_fraction.unwrap_or(0.0));
+                self.links.insert(id, LinkStats { loss, rtt: stats.rtt });
+            }
             Event::KeyframeRequest(req) if role == PeerRole::Subscriber => {
                 if let Some((pub_peer, in_mid)) = self.feeds.get(&(id, req.mid)).copied()
-                    && let Some(rid) = self.forwards.get(&(pub_peer, in_mid)).and_then(|f| f.layers.current())
+                    && let Some(rid) =
+                        self.forwards.get(&(pub_peer, in_mid)).and_then(|f| f.current_layer((id, req.mid)))
                 {
                     self.request_keyframe(pub_peer, in_mid, rid, sink);
                 }
@@ -612,11 +736,10 @@ impl Sfu {
         owner: ParticipantKey,
         mid: Mid,
         kind: MediaKind,
-        simulcast: Option<str0m::media::Simulcast>,
+        rids: Vec<Rid>,
         sink: &mut impl Sink,
     ) {
         let msid_track = self.peers.get(&id).and_then(|p| p.rtc.media(mid)).map(|m| m.track_id().to_owned());
-        let rids: Vec<Rid> = simulcast.map(|s| s.recv.iter().map(|l| l.rid).collect()).unwrap_or_default();
         let mime = match kind {
             MediaKind::Audio => "audio/opus",
             MediaKind::Video => "video/VP8",
@@ -629,52 +752,77 @@ impl Sfu {
             return;
         };
         info!(?owner, track = %sid, %mid, ?rids, "track published");
-        self.forwards.insert(
-            (id, mid),
-            Forward {
-                kind: track_kind,
-                layers: LayerSelector::new(rids),
-                outputs: Vec::new(),
-                last_loss_request: None,
-            },
-        );
+        let mut forward = Forward::new(track_kind, rids);
+        let muted = self
+            .rooms
+            .participant(owner)
+            .and_then(|p| p.publications.iter().find(|t| t.sid == sid))
+            .is_some_and(|t| t.muted);
+        forward.set_muted(muted);
+        self.forwards.insert((id, mid), forward);
         self.broadcast(owner, false, sink);
         for subscriber in subscribers {
             self.negotiate(subscriber, sink);
         }
     }
 
-    fn forward(&mut self, pub_peer: PeerId, data: MediaData, sink: &mut impl Sink) {
-        let Some(forward) = self.forwards.get_mut(&(pub_peer, data.mid)) else { return };
-        let now = data.network_time;
-        let mut keyframe_request = None;
-        let pass = match forward.kind {
-            TrackKind::Audio => true,
-            TrackKind::Video => {
-                let decision = forward.layers.on_frame(now, data.rid, vp8_is_keyframe(&data.data));
-                keyframe_request = decision.request_keyframe;
-                if decision.forward
-                    && !data.contiguous
-                    && forward.last_loss_request.is_none_or(|t| now.duration_since(t) >= LOSS_KEYFRAME_INTERVAL)
-                {
-                    forward.last_loss_request = Some(now);
-                    keyframe_request = Some(data.rid);
+    /// The publisher renegotiated a media section: turning inactive is how LiveKit clients
+    /// unpublish (there is no signalling message for it); receiving again on a section
+    /// without a track is a new publication reusing the transceiver.
+    fn media_changed(
+        &mut self,
+        id: PeerId,
+        owner: ParticipantKey,
+        mid: Mid,
+        direction: Direction,
+        sink: &mut impl Sink,
+    ) {
+        let bound = self.rooms.participant(owner).is_some_and(|p| p.publication_by_mid(mid).is_some());
+        match direction {
+            Direction::Inactive | Direction::SendOnly if bound => {
+                let Some((sid, affected)) = self.rooms.unpublish(owner, mid) else { return };
+                info!(?owner, track = %sid, %mid, "track unpublished");
+                self.forwards.remove(&(id, mid));
+                self.feeds.retain(|_, source| *source != (id, mid));
+                self.broadcast(owner, false, sink);
+                for subscriber in affected {
+                    self.negotiate(subscriber, sink);
                 }
-                decision.forward
             }
-        };
-        if pass {
-            for &(sub_peer, out_mid) in &forward.outputs {
-                let Some(peer) = self.peers.get_mut(&sub_peer) else { continue };
-                let Some(writer) = peer.rtc.writer(out_mid) else { continue };
-                let Some(pt) = writer.match_params(data.params) else { continue };
+            Direction::RecvOnly | Direction::SendRecv if !bound => {
+                let Some(media) = self.peers.get(&id).and_then(|p| p.rtc.media(mid)) else { return };
+                let kind = media.kind();
+                let rids = match media.rids_rx() {
+                    str0m::media::Rids::Specific(rids) => rids.clone(),
+                    _ => Vec::new(),
+                };
+                self.media_added(id, owner, mid, kind, rids, sink);
+            }
+            _ => {}
+        }
+    }
+
+    fn forward(&mut self, pub_peer: PeerId, owner: ParticipantKey, data: MediaData, sink: &mut impl Sink) {
+        let Some(forward) = self.forwards.get_mut(&(pub_peer, data.mid)) else { return };
+        if forward.kind == TrackKind::Audio
+            && !forward.muted()
+            && let Some(level) = data.ext_vals.audio_level
+        {
+            self.speakers.observe(owner, level);
+        }
+        let keyframe = forward.kind == TrackKind::Video && vp8_is_keyframe(&data.data);
+        let (peers, events) = (&mut self.peers, &mut self.events);
+        let requests =
+            forward.on_frame(data.network_time, data.rid, keyframe, data.contiguous, |(sub_peer, out_mid)| {
+                let Some(peer) = peers.get_mut(&sub_peer) else { return };
+                let Some(writer) = peer.rtc.writer(out_mid) else { return };
+                let Some(pt) = writer.match_params(data.params) else { return };
                 if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
                     debug!(peer = sub_peer, error = %e, "forwarding failed");
                 }
-                drive(sub_peer, peer, &mut self.events, sink);
-            }
-        }
-        if let Some(rid) = keyframe_request {
+                drive(sub_peer, peer, events, sink);
+            });
+        for rid in requests.iter() {
             self.request_keyframe(pub_peer, data.mid, rid, sink);
         }
     }
@@ -767,10 +915,14 @@ mod tests {
     struct Recorder {
         events: Vec<(ParticipantKey, MediaEvent)>,
         presence: Vec<Presence>,
+        /// Datagrams the SFU sent, for tests that route them to simulated clients.
+        datagrams: Vec<(SocketAddr, Vec<u8>)>,
     }
 
     impl Sink for Recorder {
-        fn transmit(&mut self, _to: SocketAddr, _data: &[u8]) {}
+        fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
+            self.datagrams.push((to, data.to_vec()));
+        }
         fn event(&mut self, to: ParticipantKey, event: MediaEvent) {
             self.events.push((to, event));
         }
@@ -935,5 +1087,338 @@ mod tests {
         assert_eq!(own_update.expect("the guest is told its new permission").permission, FULL);
         assert!(owner_saw_guest(&sink), "the owner now sees the guest");
         assert!(sfu.update_permission("room", "nobody", FULL, &mut sink).is_none());
+    }
+
+    // ---- publishing, muting, unpublishing and subscribing with str0m clients -----------
+
+    /// A client's two peer connections (str0m), negotiated through the SFU's commands and
+    /// events and connected to it over a simulated network ([`Net`]): str0m reports media
+    /// sections only once DTLS is up.
+    struct Client {
+        key: ParticipantKey,
+        publisher: Rtc,
+        subscriber: Rtc,
+        addrs: [SocketAddr; 2],
+        offers_seen: usize,
+        next_offer_id: u32,
+    }
+
+    /// Everyone's packets, delivered in memory with a simulated clock.
+    struct Net {
+        now: Instant,
+        clients: Vec<Client>,
+    }
+
+    impl Net {
+        /// Delivers datagrams both ways and advances time until the network is quiet.
+        fn pump(&mut self, sfu: &mut Sfu, sink: &mut Recorder) {
+            let host = sfu.host;
+            for _ in 0..200 {
+                let mut sent = false;
+                for c in &mut self.clients {
+                    for (i, rtc) in [&mut c.publisher, &mut c.subscriber].into_iter().enumerate() {
+                        let _ = rtc.handle_input(Input::Timeout(self.now));
+                        while let Ok(out) = rtc.poll_output() {
+                            match out {
+                                Output::Timeout(_) => break,
+                                Output::Transmit(t) => {
+                                    sent = true;
+                                    sfu.handle_receive(self.now, c.addrs[i], &t.contents, sink);
+                                }
+                                Output::Event(_) => {}
+                            }
+                        }
+                    }
+                }
+                for (to, data) in std::mem::take(&mut sink.datagrams) {
+                    sent = true;
+                    for c in &mut self.clients {
+                        for (i, rtc) in [&mut c.publisher, &mut c.subscriber].into_iter().enumerate() {
+                            if c.addrs[i] != to {
+                                continue;
+                            }
+                            let Ok(contents) = data.as_slice().try_into() else { continue };
+                            let receive = Receive { proto: Protocol::Udp, source: host, destination: to, contents };
+                            let _ = rtc.handle_input(Input::Receive(self.now, receive));
+                        }
+                    }
+                }
+                self.now += Duration::from_millis(5);
+                sfu.handle_timeout(self.now, sink);
+                if !sent && sink.datagrams.is_empty() {
+                    return;
+                }
+            }
+        }
+
+        fn join(&mut self, sfu: &mut Sfu, sink: &mut Recorder, key: ParticipantKey, request: JoinRequest) -> usize {
+            sfu.join(self.now, key, request, sink);
+            let n = self.clients.len() as u16;
+            let addrs = [0, 1].map(|i| SocketAddr::from(([10, 0, 0, 1], 5000 + n * 2 + i)));
+            let mut rtcs = addrs.map(|a| {
+                let mut rtc = Rtc::new(self.now);
+                rtc.add_local_candidate(Candidate::host(a, "udp").unwrap());
+                rtc
+            });
+            let [publisher, subscriber] = std::mem::replace(&mut rtcs, [Rtc::new(self.now), Rtc::new(self.now)]);
+            self.clients.push(Client { key, publisher, subscriber, addrs, offers_seen: 0, next_offer_id: 1 });
+            let i = self.clients.len() - 1;
+            self.clients[i].answer_offers(sfu, sink, self.now);
+            self.pump(sfu, sink);
+            i
+        }
+
+        fn publish(
+            &mut self,
+            sfu: &mut Sfu,
+            sink: &mut Recorder,
+            who: usize,
+            cid: &str,
+            kind: TrackKind,
+        ) -> (String, Mid) {
+            let now = self.now;
+            let published = self.clients[who].publish(sfu, sink, now, cid, kind);
+            self.pump(sfu, sink);
+            published
+        }
+
+        fn unpublish(&mut self, sfu: &mut Sfu, sink: &mut Recorder, who: usize, mid: Mid) {
+            let now = self.now;
+            self.clients[who].unpublish(sfu, sink, now, mid);
+            self.pump(sfu, sink);
+        }
+
+        /// Lets `who` answer its pending subscriber offers; returns their SDP.
+        fn answer(&mut self, sfu: &mut Sfu, sink: &mut Recorder, who: usize) -> Vec<String> {
+            let mut all = Vec::new();
+            loop {
+                let now = self.now;
+                let offers = self.clients[who].answer_offers(sfu, sink, now);
+                if offers.is_empty() {
+                    return all;
+                }
+                all.extend(offers);
+                self.pump(sfu, sink);
+            }
+        }
+
+        fn command(&mut self, sfu: &mut Sfu, sink: &mut Recorder, key: ParticipantKey, command: Command) {
+            sfu.command(self.now, key, command, sink);
+            self.pump(sfu, sink);
+        }
+    }
+
+    impl Client {
+        /// Announces and negotiates a track; returns its sid and publisher mid.
+        fn publish(
+            &mut self,
+            sfu: &mut Sfu,
+            sink: &mut Recorder,
+            t0: Instant,
+            cid: &str,
+            kind: TrackKind,
+        ) -> (String, Mid) {
+            let add = AddTrack {
+                cid: cid.into(),
+                name: cid.into(),
+                kind,
+                source: if kind == TrackKind::Audio { TrackSource::Microphone } else { TrackSource::Camera },
+                width: 640,
+                height: 480,
+                muted: false,
+                stream: String::new(),
+                layers: Vec::new(),
+            };
+            sfu.command(t0, self.key, Command::AddTrack(add), sink);
+            let sid = sink
+                .events
+                .iter()
+                .rev()
+                .find_map(|(k, e)| match e {
+                    MediaEvent::TrackPublished { cid: c, track } if *k == self.key && c == cid => {
+                        Some(track.sid.clone())
+                    }
+                    _ => None,
+                })
+                .expect("track published");
+            let mut api = self.publisher.sdp_api();
+            let mid =
+                api.add_media(media_kind(kind), Direction::SendOnly, Some("stream".into()), Some(cid.into()), None);
+            let (offer, pending) = api.apply().expect("changes");
+            self.offer(sfu, sink, t0, offer, pending);
+            (sid, mid)
+        }
+
+        /// Removes a published track the way browsers do: the section turns inactive.
+        fn unpublish(&mut self, sfu: &mut Sfu, sink: &mut Recorder, t0: Instant, mid: Mid) {
+            let mut api = self.publisher.sdp_api();
+            api.set_direction(mid, Direction::Inactive);
+            let (offer, pending) = api.apply().expect("changes");
+            self.offer(sfu, sink, t0, offer, pending);
+        }
+
+        fn offer(
+            &mut self,
+            sfu: &mut Sfu,
+            sink: &mut Recorder,
+            t0: Instant,
+            offer: SdpOffer,
+            pending: SdpPendingOffer,
+        ) {
+            let id = self.next_offer_id;
+            self.next_offer_id += 1;
+            sfu.command(t0, self.key, Command::PublisherOffer { sdp: offer.to_sdp_string(), id }, sink);
+            let answer = sink
+                .events
+                .iter()
+                .rev()
+                .find_map(|(k, e)| match e {
+                    MediaEvent::PublisherAnswer { sdp, id: i } if *k == self.key && *i == id => Some(sdp.clone()),
+                    _ => None,
+                })
+                .expect("publisher answer");
+            self.publisher.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap()).unwrap();
+        }
+
+        /// Answers every subscriber offer not answered yet; returns the offers' SDP.
+        fn answer_offers(&mut self, sfu: &mut Sfu, sink: &mut Recorder, t0: Instant) -> Vec<String> {
+            let mut seen = Vec::new();
+            loop {
+                let offers: Vec<String> = sink
+                    .events
+                    .iter()
+                    .filter_map(|(k, e)| match e {
+                        MediaEvent::SubscriberOffer { sdp, .. } if *k == self.key => Some(sdp.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let Some(sdp) = offers.get(self.offers_seen).cloned() else { return seen };
+                self.offers_seen += 1;
+                let answer = self.subscriber.sdp_api().accept_offer(SdpOffer::from_sdp_string(&sdp).unwrap()).unwrap();
+                sfu.command(t0, self.key, Command::SubscriberAnswer { sdp: answer.to_sdp_string() }, sink);
+                seen.push(sdp);
+            }
+        }
+    }
+
+    /// The tracks (sid, muted) of `about` in the latest update `to` received.
+    fn seen_tracks(sink: &Recorder, to: ParticipantKey, about: &str) -> Option<Vec<(String, bool)>> {
+        sink.events.iter().rev().find_map(|(k, e)| match e {
+            MediaEvent::ParticipantsChanged(v) if *k == to => {
+                v.iter().find(|p| p.sid == about).map(|p| p.tracks.iter().map(|t| (t.sid.clone(), t.muted)).collect())
+            }
+            _ => None,
+        })
+    }
+
+    fn subscription_states(sfu: &Sfu, key: ParticipantKey) -> Vec<(String, SubscriptionState)> {
+        sfu.rooms().participant(key).unwrap().subscriptions.iter().map(|s| (s.track_sid.clone(), s.state)).collect()
+    }
+
+    impl Sfu {
+        fn outlets_of(&self, key: ParticipantKey, track_sid: &str) -> Option<(bool, usize)> {
+            let source = self.source_of(key, track_sid)?;
+            self.forwards.get(&source).map(|f| (f.muted(), f.outlets().len()))
+        }
+    }
+
+    fn net(t0: Instant) -> Net {
+        Net { now: t0, clients: Vec::new() }
+    }
+
+    #[test]
+    fn mute_tells_everyone_and_pauses_forwarding() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink, mut net) = (sfu(t0), Recorder::default(), net(t0));
+        let alice = net.join(&mut sfu, &mut sink, A, req("alice", FULL));
+        let bob = net.join(&mut sfu, &mut sink, B, req("bob", FULL));
+        let (mic, _) = net.publish(&mut sfu, &mut sink, alice, "mic", TrackKind::Audio);
+        let alice_sid = sid(&sfu, A);
+        assert_eq!(seen_tracks(&sink, B, &alice_sid), Some(vec![(mic.clone(), false)]));
+        net.answer(&mut sfu, &mut sink, bob);
+        assert_eq!(sfu.outlets_of(A, &mic), Some((false, 1)), "bob receives the microphone");
+
+        net.command(&mut sfu, &mut sink, A, Command::Mute { track_sid: mic.clone(), muted: true });
+        assert_eq!(seen_tracks(&sink, B, &alice_sid), Some(vec![(mic.clone(), true)]), "bob is told");
+        assert_eq!(seen_tracks(&sink, A, &alice_sid), Some(vec![(mic.clone(), true)]), "alice sees the server's copy");
+        assert_eq!(sfu.outlets_of(A, &mic), Some((true, 1)), "forwarding paused");
+        // Bob cannot mute alice's track.
+        sink.events.clear();
+        net.command(&mut sfu, &mut sink, B, Command::Mute { track_sid: mic.clone(), muted: false });
+        assert!(!sink.events.iter().any(|(_, e)| matches!(e, MediaEvent::ParticipantsChanged(_))));
+        net.command(&mut sfu, &mut sink, A, Command::Mute { track_sid: mic.clone(), muted: false });
+        assert_eq!(seen_tracks(&sink, B, &alice_sid), Some(vec![(mic.clone(), false)]));
+        assert_eq!(sfu.outlets_of(A, &mic), Some((false, 1)), "forwarding resumed");
+    }
+
+    #[test]
+    fn an_inactive_section_in_a_publisher_offer_unpublishes_the_track() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink, mut net) = (sfu(t0), Recorder::default(), net(t0));
+        let alice = net.join(&mut sfu, &mut sink, A, req("alice", FULL));
+        let bob = net.join(&mut sfu, &mut sink, B, req("bob", FULL));
+        let (mic, _) = net.publish(&mut sfu, &mut sink, alice, "mic", TrackKind::Audio);
+        let (cam, cam_mid) = net.publish(&mut sfu, &mut sink, alice, "cam", TrackKind::Video);
+        net.answer(&mut sfu, &mut sink, bob);
+        assert_eq!(sfu.outlets_of(A, &cam), Some((false, 1)));
+        let alice_sid = sid(&sfu, A);
+        let version = sfu.rooms().participant(A).unwrap().version;
+
+        net.unpublish(&mut sfu, &mut sink, alice, cam_mid);
+        assert_eq!(
+            seen_tracks(&sink, B, &alice_sid),
+            Some(vec![(mic.clone(), false)]),
+            "bob's update lacks the camera"
+        );
+        assert!(sfu.rooms().participant(A).unwrap().version > version);
+        assert!(sfu.outlets_of(A, &cam).is_none(), "no longer forwarded");
+        // Bob's subscriber connection drops the section in a new offer.
+        let offers = net.answer(&mut sfu, &mut sink, bob);
+        assert_eq!(offers.len(), 1, "one renegotiation");
+        assert_eq!(subscription_states(&sfu, B).into_iter().map(|s| s.0).collect::<Vec<_>>(), [mic]);
+        // Publishing again works.
+        let (cam2, _) = net.publish(&mut sfu, &mut sink, alice, "cam2", TrackKind::Video);
+        assert_eq!(seen_tracks(&sink, B, &alice_sid).unwrap().len(), 2);
+        assert!(net.answer(&mut sfu, &mut sink, bob).iter().any(|sdp| sdp.contains(&cam2)));
+    }
+
+    #[test]
+    fn manual_subscribers_receive_what_they_ask_for() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink, mut net) = (sfu(t0), Recorder::default(), net(t0));
+        let alice = net.join(&mut sfu, &mut sink, A, req("alice", FULL));
+        let mut manual = req("bob", FULL);
+        manual.auto_subscribe = false;
+        let bob = net.join(&mut sfu, &mut sink, B, manual);
+        let (cam, _) = net.publish(&mut sfu, &mut sink, alice, "cam", TrackKind::Video);
+        assert!(net.answer(&mut sfu, &mut sink, bob).is_empty(), "nothing offered unasked");
+
+        let subscribe = |subscribe| Command::UpdateSubscription { track_sids: vec![cam.clone()], subscribe };
+        net.command(&mut sfu, &mut sink, B, subscribe(true));
+        let offers = net.answer(&mut sfu, &mut sink, bob);
+        assert_eq!(offers.len(), 1);
+        assert!(offers[0].contains(&format!("{}|{cam}", sid(&sfu, A))), "msid PA|TR");
+        assert!(matches!(subscription_states(&sfu, B)[..], [(_, SubscriptionState::Open(_))]));
+        assert_eq!(sfu.outlets_of(A, &cam), Some((false, 1)));
+
+        // Settings reach the subscriber's outlet.
+        let settings = Command::UpdateTrackSettings {
+            track_sids: vec![cam.clone()],
+            disabled: true,
+            quality: Quality::Low,
+            width: 0,
+            height: 0,
+        };
+        net.command(&mut sfu, &mut sink, B, settings);
+        let source = sfu.source_of(A, &cam).unwrap();
+        assert_eq!(
+            sfu.forwards[&source].outlets()[0].settings,
+            TrackSettings { disabled: true, max_quality: Quality::Low }
+        );
+
+        net.command(&mut sfu, &mut sink, B, subscribe(false));
+        assert_eq!(sfu.outlets_of(A, &cam), Some((false, 0)), "forwarding stops at once");
+        assert_eq!(net.answer(&mut sfu, &mut sink, bob).len(), 1, "and the section is removed");
+        assert!(subscription_states(&sfu, B).is_empty());
     }
 }

@@ -24,6 +24,8 @@ pub struct Publication {
     pub width: u32,
     pub height: u32,
     pub stream: String,
+    /// Announced simulcast layers (video), lowest first.
+    pub layers: Vec<LayerSpec>,
     /// Set when the publisher's offer carried this track.
     pub media: Option<PublishedMedia>,
 }
@@ -57,6 +59,36 @@ pub struct Subscription {
     pub track_sid: String,
     pub kind: TrackKind,
     pub state: SubscriptionState,
+    pub settings: TrackSettings,
+}
+
+impl Subscription {
+    fn new(publisher: ParticipantKey, track_sid: String, kind: TrackKind) -> Self {
+        Subscription {
+            publisher,
+            track_sid,
+            kind,
+            state: SubscriptionState::ToOpen,
+            settings: TrackSettings::default(),
+        }
+    }
+
+    /// Wanted (not on its way out).
+    pub fn is_live(&self) -> bool {
+        matches!(self.state, SubscriptionState::ToOpen | SubscriptionState::Negotiating(_) | SubscriptionState::Open(_))
+    }
+
+    /// Stops this subscription; false if it should be dropped at once (never offered).
+    fn stop(&mut self) -> bool {
+        match self.state {
+            SubscriptionState::ToOpen => false,
+            SubscriptionState::Negotiating(mid) | SubscriptionState::Open(mid) => {
+                self.state = SubscriptionState::ToStop(mid);
+                true
+            }
+            SubscriptionState::ToStop(_) | SubscriptionState::Stopping(_) => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +135,14 @@ impl Participant {
 }
 
 impl Publication {
+    /// The quality to forward to a subscriber that displays the track at `width`×`height`:
+    /// the smallest announced layer covering both, else the best.
+    pub fn quality_for(&self, width: u32, height: u32) -> Quality {
+        let mut layers = self.layers.clone();
+        layers.sort_by_key(|l| l.quality);
+        layers.iter().find(|l| l.width >= width && l.height >= height).map_or(Quality::High, |l| l.quality)
+    }
+
     pub fn view(&self) -> TrackView {
         TrackView {
             sid: self.sid.clone(),
@@ -203,12 +243,11 @@ impl Rooms {
         if participant.auto_subscribe && participant.permission.can_subscribe {
             for other in others.iter().filter(|o| !o.permission.hidden) {
                 for publication in other.publications.iter().filter(|p| p.media.is_some()) {
-                    participant.subscriptions.push(Subscription {
-                        publisher: other.key,
-                        track_sid: publication.sid.clone(),
-                        kind: publication.kind,
-                        state: SubscriptionState::ToOpen,
-                    });
+                    participant.subscriptions.push(Subscription::new(
+                        other.key,
+                        publication.sid.clone(),
+                        publication.kind,
+                    ));
                 }
             }
         }
@@ -291,6 +330,7 @@ impl Rooms {
             width: track.width,
             height: track.height,
             stream: track.stream,
+            layers: track.layers,
             media: None,
         };
         let view = publication.view();
@@ -331,12 +371,7 @@ impl Rooms {
             if hidden || !o.auto_subscribe || !o.permission.can_subscribe {
                 continue;
             }
-            o.subscriptions.push(Subscription {
-                publisher: key,
-                track_sid: sid.clone(),
-                kind,
-                state: SubscriptionState::ToOpen,
-            });
+            o.subscriptions.push(Subscription::new(key, sid.clone(), kind));
             subscribers.push(other);
         }
         Some((sid, subscribers))
@@ -385,12 +420,10 @@ impl Rooms {
                 .filter_map(|k| self.participants.get(k))
                 .filter(|o| !o.permission.hidden)
                 .flat_map(|o| {
-                    o.publications.iter().filter(|t| t.media.is_some()).map(|t| Subscription {
-                        publisher: o.key,
-                        track_sid: t.sid.clone(),
-                        kind: t.kind,
-                        state: SubscriptionState::ToOpen,
-                    })
+                    o.publications
+                        .iter()
+                        .filter(|t| t.media.is_some())
+                        .map(|t| Subscription::new(o.key, t.sid.clone(), t.kind))
                 })
                 .collect();
             if let Some(p) = self.participants.get_mut(&key).filter(|p| p.auto_subscribe && !wanted.is_empty()) {
@@ -411,17 +444,120 @@ impl Rooms {
                     continue;
                 }
                 for (sid, kind) in &tracks {
-                    o.subscriptions.push(Subscription {
-                        publisher: key,
-                        track_sid: sid.clone(),
-                        kind: *kind,
-                        state: SubscriptionState::ToOpen,
-                    });
+                    o.subscriptions.push(Subscription::new(key, sid.clone(), *kind));
                 }
                 renegotiate.push(*other);
             }
         }
         Some(renegotiate)
+    }
+
+    /// The publisher removed a track from its connection (the media section went inactive):
+    /// the publication goes, the version is bumped and every subscription to it is stopped.
+    /// Returns the track sid and the subscribers that must renegotiate; `None` if no
+    /// published track used `mid`.
+    pub fn unpublish(&mut self, key: ParticipantKey, mid: Mid) -> Option<(String, Vec<ParticipantKey>)> {
+        let p = self.participants.get_mut(&key)?;
+        let index = p.publications.iter().position(|t| t.media.as_ref().is_some_and(|m| m.mid == mid))?;
+        let sid = p.publications.remove(index).sid;
+        p.bump();
+        let members = self.rooms.get(&p.room).map(|r| r.members.clone()).unwrap_or_default();
+        let mut affected = Vec::new();
+        for other in members.into_iter().filter(|k| *k != key) {
+            let Some(o) = self.participants.get_mut(&other) else { continue };
+            let before = o.subscriptions.len();
+            let mut changed = false;
+            o.subscriptions.retain_mut(|s| {
+                if s.track_sid != sid {
+                    return true;
+                }
+                changed = true;
+                s.stop()
+            });
+            if changed || before != o.subscriptions.len() {
+                affected.push(other);
+            }
+        }
+        Some((sid, affected))
+    }
+
+    /// Manual subscription: subscribes `key` to (or unsubscribes it from) the published
+    /// tracks of the others of its room named in `track_sids`. Unknown, own, hidden or not
+    /// yet published tracks are skipped, as is subscribing without `can_subscribe`. True if
+    /// something changed (the subscriber must renegotiate).
+    pub fn update_subscription(&mut self, key: ParticipantKey, track_sids: &[String], subscribe: bool) -> bool {
+        let Some(p) = self.participants.get(&key) else { return false };
+        if subscribe && !p.permission.can_subscribe {
+            return false;
+        }
+        let available: Vec<(ParticipantKey, String, TrackKind)> = self
+            .others(key)
+            .filter(|o| !o.permission.hidden)
+            .flat_map(|o| {
+                o.publications.iter().filter(|t| t.media.is_some()).map(move |t| (o.key, t.sid.clone(), t.kind))
+            })
+            .filter(|(_, sid, _)| track_sids.contains(sid))
+            .collect();
+        let Some(p) = self.participants.get_mut(&key) else { return false };
+        let mut changed = false;
+        for (publisher, sid, kind) in available {
+            let existing = p.subscriptions.iter().position(|s| s.track_sid == sid && s.is_live());
+            match (subscribe, existing) {
+                (true, None) => {
+                    p.subscriptions.push(Subscription::new(publisher, sid, kind));
+                    changed = true;
+                }
+                (false, Some(i)) => {
+                    if !p.subscriptions[i].stop() {
+                        p.subscriptions.remove(i);
+                    }
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        changed
+    }
+
+    /// Records a subscriber's settings for tracks it subscribes to. Returns the changed
+    /// subscriptions as `(publisher, track sid, settings)`.
+    pub fn set_track_settings(
+        &mut self,
+        key: ParticipantKey,
+        track_sids: &[String],
+        disabled: bool,
+        quality: Quality,
+        width: u32,
+        height: u32,
+    ) -> Vec<(ParticipantKey, String, TrackSettings)> {
+        let Some(p) = self.participants.get(&key) else { return Vec::new() };
+        let wanted: Vec<(usize, TrackSettings)> = p
+            .subscriptions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_live() && track_sids.contains(&s.track_sid))
+            .map(|(i, s)| {
+                let publication = self
+                    .participants
+                    .get(&s.publisher)
+                    .and_then(|o| o.publications.iter().find(|t| t.sid == s.track_sid));
+                let max_quality = match publication {
+                    Some(t) if width > 0 && height > 0 => t.quality_for(width, height),
+                    _ => quality,
+                };
+                (i, TrackSettings { disabled, max_quality })
+            })
+            .collect();
+        let Some(p) = self.participants.get_mut(&key) else { return Vec::new() };
+        let mut changed = Vec::new();
+        for (i, settings) in wanted {
+            let s = &mut p.subscriptions[i];
+            if s.settings != settings {
+                s.settings = settings;
+                changed.push((s.publisher, s.track_sid.clone(), settings));
+            }
+        }
+        changed
     }
 
     /// Every participant of a room, hidden ones included, in join order.
@@ -448,14 +584,7 @@ impl Rooms {
                         return true;
                     }
                     changed = true;
-                    match s.state {
-                        SubscriptionState::ToOpen => false,
-                        SubscriptionState::Negotiating(mid) | SubscriptionState::Open(mid) => {
-                            s.state = SubscriptionState::ToStop(mid);
-                            true
-                        }
-                        SubscriptionState::ToStop(_) | SubscriptionState::Stopping(_) => true,
-                    }
+                    s.stop()
                 });
                 if changed || before != p.subscriptions.len() {
                     affected.push(*member);
@@ -498,6 +627,7 @@ mod tests {
             height: 480,
             muted: false,
             stream: String::new(),
+            layers: Vec::new(),
         }
     }
 
@@ -636,5 +766,106 @@ mod tests {
         assert!(rooms.set_active(A));
         assert!(!rooms.set_active(A));
         assert_eq!(rooms.participant(A).unwrap().version, v + 2);
+    }
+
+    fn published(rooms: &mut Rooms, key: ParticipantKey, cid: &str, kind: TrackKind, mid: &str) -> String {
+        rooms.add_track(key, track(cid, kind)).unwrap();
+        let mime = if kind == TrackKind::Audio { "audio/opus" } else { "video/VP8" };
+        rooms.media_added(key, Mid::from(mid), kind, cid, mime, vec![]).unwrap().0
+    }
+
+    fn states(rooms: &Rooms, key: ParticipantKey) -> Vec<(String, SubscriptionState)> {
+        rooms.participant(key).unwrap().subscriptions.iter().map(|s| (s.track_sid.clone(), s.state)).collect()
+    }
+
+    #[test]
+    fn unpublish_removes_the_track_and_stops_its_subscriptions() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        rooms.join(B, req("r", "bob"), 0);
+        let mic = published(&mut rooms, A, "mic", TrackKind::Audio, "0");
+        let cam = published(&mut rooms, A, "cam", TrackKind::Video, "1");
+        // Bob's audio subscription is open, the video one not yet offered.
+        rooms.participant_mut(B).unwrap().subscriptions[0].state = SubscriptionState::Open(Mid::from("5"));
+        let v = rooms.participant(A).unwrap().version;
+
+        assert!(rooms.unpublish(A, Mid::from("9")).is_none(), "no track on that mid");
+        let (sid, affected) = rooms.unpublish(A, Mid::from("0")).unwrap();
+        assert_eq!((sid.as_str(), affected), (mic.as_str(), vec![B]));
+        let alice = rooms.participant(A).unwrap().view();
+        assert_eq!(alice.tracks.iter().map(|t| t.sid.as_str()).collect::<Vec<_>>(), [cam.as_str()]);
+        assert_eq!(alice.version, v + 1);
+        assert_eq!(
+            states(&rooms, B),
+            [(mic.clone(), SubscriptionState::ToStop(Mid::from("5"))), (cam.clone(), SubscriptionState::ToOpen)]
+        );
+        // A track never offered to the subscriber is simply forgotten.
+        let (_, affected) = rooms.unpublish(A, Mid::from("1")).unwrap();
+        assert_eq!(affected, vec![B]);
+        assert_eq!(states(&rooms, B), [(mic, SubscriptionState::ToStop(Mid::from("5")))]);
+        assert!(rooms.participant(A).unwrap().view().tracks.is_empty());
+    }
+
+    #[test]
+    fn manual_subscription_follows_update_subscription() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        let mut manual = req("r", "bob");
+        manual.auto_subscribe = false;
+        rooms.join(B, manual, 0);
+        let cam = published(&mut rooms, A, "cam", TrackKind::Video, "0");
+        let own = published(&mut rooms, B, "bcam", TrackKind::Video, "0");
+        assert!(states(&rooms, B).is_empty(), "no automatic subscription");
+        assert_eq!(states(&rooms, A).len(), 1, "alice auto-subscribes to bob");
+
+        assert!(!rooms.update_subscription(B, &["TR_nope".into(), own.clone()], true), "unknown and own tracks");
+        assert!(rooms.update_subscription(B, std::slice::from_ref(&cam), true));
+        assert!(!rooms.update_subscription(B, std::slice::from_ref(&cam), true), "already subscribed");
+        assert_eq!(states(&rooms, B), [(cam.clone(), SubscriptionState::ToOpen)]);
+        // Unsubscribing before the offer went out forgets it; after, it is stopped.
+        assert!(rooms.update_subscription(B, std::slice::from_ref(&cam), false));
+        assert!(states(&rooms, B).is_empty());
+        rooms.update_subscription(B, std::slice::from_ref(&cam), true);
+        rooms.participant_mut(B).unwrap().subscriptions[0].state = SubscriptionState::Open(Mid::from("3"));
+        assert!(rooms.update_subscription(B, std::slice::from_ref(&cam), false));
+        assert_eq!(states(&rooms, B), [(cam.clone(), SubscriptionState::ToStop(Mid::from("3")))]);
+        // Resubscribing while the old section is being removed opens a new one.
+        assert!(rooms.update_subscription(B, std::slice::from_ref(&cam), true));
+        assert_eq!(states(&rooms, B).len(), 2);
+        // Without can_subscribe nothing is subscribed.
+        let mut p = perm();
+        p.can_subscribe = false;
+        rooms.set_permission(A, p);
+        assert!(!rooms.update_subscription(A, std::slice::from_ref(&own), true));
+    }
+
+    #[test]
+    fn track_settings_choose_a_quality_from_dimensions() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        rooms.join(B, req("r", "bob"), 0);
+        let mut cam = track("cam", TrackKind::Video);
+        cam.layers = vec![
+            LayerSpec { quality: Quality::Medium, width: 640, height: 480 },
+            LayerSpec { quality: Quality::Low, width: 320, height: 240 },
+        ];
+        rooms.add_track(A, cam).unwrap();
+        let sid = rooms.media_added(A, Mid::from("0"), TrackKind::Video, "cam", "video/VP8", vec![]).unwrap().0;
+        let sids = [sid.clone()];
+        let settings = |s: &mut Rooms, disabled, quality, w, h| {
+            s.set_track_settings(B, &sids, disabled, quality, w, h).into_iter().map(|c| c.2).collect::<Vec<_>>()
+        };
+        let low = TrackSettings { disabled: false, max_quality: Quality::Low };
+        assert_eq!(settings(&mut rooms, false, Quality::High, 160, 120), [low]);
+        assert!(settings(&mut rooms, false, Quality::High, 320, 240).is_empty(), "unchanged");
+        let medium = TrackSettings { disabled: false, max_quality: Quality::Medium };
+        assert_eq!(settings(&mut rooms, false, Quality::High, 400, 300), [medium]);
+        let high = TrackSettings { disabled: false, max_quality: Quality::High };
+        assert_eq!(settings(&mut rooms, false, Quality::Low, 1280, 720), [high], "larger than any layer");
+        assert_eq!(settings(&mut rooms, false, Quality::Low, 0, 0), [low], "no dimensions: the quality counts");
+        let off = TrackSettings { disabled: true, max_quality: Quality::Low };
+        assert_eq!(settings(&mut rooms, true, Quality::Low, 0, 0), [off]);
+        assert_eq!(rooms.participant(B).unwrap().subscriptions[0].settings, off);
+        assert!(rooms.set_track_settings(A, &sids, true, Quality::Low, 0, 0).is_empty(), "not subscribed");
     }
 }

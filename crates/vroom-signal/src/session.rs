@@ -10,7 +10,10 @@ use livekit_protocol::{signal_request, signal_response};
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
-use vroom_media::{AddTrack, Command, JoinRequest, MediaEvent, MediaHandle, PeerRole, RemovedReason, TrackKind};
+use vroom_media::{
+    AddTrack, Command, ConnectionQuality, JoinRequest, LayerSpec, MediaEvent, MediaHandle, PeerRole, Quality,
+    RemovedReason, TrackKind,
+};
 
 use crate::convert;
 
@@ -20,7 +23,6 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// WebSocket-level keepalive (browsers answer pings themselves).
 const WS_PING_INTERVAL: Duration = Duration::from_secs(10);
-
 /// What one client message asks for.
 #[derive(Debug)]
 pub enum Action {
@@ -78,9 +80,41 @@ pub fn handle_request(bytes: &[u8]) -> Result<Action, CloseReason> {
                 height: t.height,
                 muted: t.muted,
                 stream: t.stream,
+                layers: t
+                    .layers
+                    .iter()
+                    .take(MAX_TRACK_SIDS)
+                    .filter_map(|l| {
+                        let quality = quality(l.quality)?;
+                        Some(LayerSpec { quality, width: l.width, height: l.height })
+                    })
+                    .collect(),
             }))
         }
         signal_request::Message::Mute(m) => Action::Media(Command::Mute { track_sid: m.sid, muted: m.muted }),
+        signal_request::Message::Subscription(s) => {
+            // Clients name tracks either directly or per participant; the worker only
+            // needs the track sids (they are unique in a room).
+            let track_sids: Vec<String> = s
+                .track_sids
+                .into_iter()
+                .chain(s.participant_tracks.into_iter().flat_map(|p| p.track_sids))
+                .take(MAX_TRACK_SIDS)
+                .collect();
+            Action::Media(Command::UpdateSubscription { track_sids, subscribe: s.subscribe })
+        }
+        signal_request::Message::TrackSetting(t) => {
+            let requested = quality(t.quality);
+            let track_sids = t.track_sids.into_iter().take(MAX_TRACK_SIDS).collect();
+            Action::Media(Command::UpdateTrackSettings {
+                track_sids,
+                // Quality OFF means "send nothing", like `disabled`.
+                disabled: t.disabled || requested.is_none(),
+                quality: requested.unwrap_or(Quality::High),
+                width: t.width,
+                height: t.height,
+            })
+        }
         signal_request::Message::Leave(_) => Action::Leave,
         signal_request::Message::Ping(_) => Action::Reply(Box::new(signal_response::Message::Pong(now_ms()))),
         signal_request::Message::PingReq(p) => Action::Reply(Box::new(signal_response::Message::PongResp(lk::Pong {
@@ -92,6 +126,20 @@ pub fn handle_request(bytes: &[u8]) -> Result<Action, CloseReason> {
             Action::Ignore
         }
     })
+}
+
+/// Most track sids taken from one request (a room has a few dozen tracks; more would only
+/// make the worker's lookups slow).
+const MAX_TRACK_SIDS: usize = 64;
+
+/// A LiveKit `VideoQuality`; `None` for OFF.
+fn quality(value: i32) -> Option<Quality> {
+    match lk::VideoQuality::try_from(value) {
+        Ok(lk::VideoQuality::Low) => Some(Quality::Low),
+        Ok(lk::VideoQuality::Medium) => Some(Quality::Medium),
+        Ok(lk::VideoQuality::Off) => None,
+        _ => Some(Quality::High),
+    }
 }
 
 /// The `candidate` line of a JSON `RTCIceCandidateInit`.
@@ -127,6 +175,28 @@ pub fn response_for(event: MediaEvent, node_id: &str) -> signal_response::Messag
             participants: views.iter().map(convert::participant_info).collect(),
         }),
         MediaEvent::Removed(reason) => signal_response::Message::Leave(leave(disconnect_reason(reason))),
+        MediaEvent::SpeakersChanged(speakers) => signal_response::Message::SpeakersChanged(lk::SpeakersChanged {
+            speakers: speakers
+                .into_iter()
+                .map(|s| lk::SpeakerInfo { sid: s.sid, level: s.level, active: s.active })
+                .collect(),
+        }),
+        MediaEvent::ConnectionQuality(updates) => {
+            signal_response::Message::ConnectionQuality(lk::ConnectionQualityUpdate {
+                updates: updates
+                    .into_iter()
+                    .map(|u| lk::ConnectionQualityInfo {
+                        participant_sid: u.sid,
+                        quality: match u.quality {
+                            ConnectionQuality::Poor => lk::ConnectionQuality::Poor,
+                            ConnectionQuality::Good => lk::ConnectionQuality::Good,
+                            ConnectionQuality::Excellent => lk::ConnectionQuality::Excellent,
+                        } as i32,
+                        score: u.score,
+                    })
+                    .collect(),
+            })
+        }
     }
 }
 
@@ -292,6 +362,47 @@ mod tests {
         let big = vec![0u8; MAX_MESSAGE_BYTES + 1];
         assert_eq!(handle_request(&big).unwrap_err().code, close_code::SIZE);
         assert!(matches!(handle_request(&[]), Ok(Action::Ignore)));
+    }
+
+    #[test]
+    fn subscription_and_track_settings_map_to_commands() {
+        let sub = req(signal_request::Message::Subscription(lk::UpdateSubscription {
+            track_sids: vec!["TR_a".into()],
+            subscribe: true,
+            participant_tracks: vec![lk::ParticipantTracks {
+                participant_sid: "PA_x".into(),
+                track_sids: vec!["TR_b".into()],
+            }],
+        }));
+        let Ok(Action::Media(Command::UpdateSubscription { track_sids, subscribe: true })) = handle_request(&sub)
+        else {
+            panic!("a subscription command")
+        };
+        assert_eq!(track_sids, ["TR_a", "TR_b"]);
+        let settings = |quality: lk::VideoQuality, disabled| {
+            req(signal_request::Message::TrackSetting(lk::UpdateTrackSettings {
+                track_sids: vec!["TR_a".into()],
+                disabled,
+                quality: quality as i32,
+                width: 320,
+                height: 240,
+                ..Default::default()
+            }))
+        };
+        let Ok(Action::Media(Command::UpdateTrackSettings {
+            disabled: false, quality: Quality::Low, width: 320, ..
+        })) = handle_request(&settings(lk::VideoQuality::Low, false))
+        else {
+            panic!("track settings")
+        };
+        assert!(matches!(
+            handle_request(&settings(lk::VideoQuality::Off, false)),
+            Ok(Action::Media(Command::UpdateTrackSettings { disabled: true, .. }))
+        ));
+        assert!(matches!(
+            handle_request(&settings(lk::VideoQuality::High, true)),
+            Ok(Action::Media(Command::UpdateTrackSettings { disabled: true, quality: Quality::High, .. }))
+        ));
     }
 
     #[test]
