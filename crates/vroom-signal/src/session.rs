@@ -1,7 +1,7 @@
 //! One `/rtc` WebSocket: LiveKit `SignalRequest`s in, media commands out; media events in,
 //! `SignalResponse`s out. Holds no media state: the worker's events are the truth.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
@@ -23,6 +23,37 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// WebSocket-level keepalive (browsers answer pings themselves).
 const WS_PING_INTERVAL: Duration = Duration::from_secs(10);
+/// Signal messages a client may send in a burst, and per second after it. A joining
+/// browser sends a few dozen (candidates, offers, track announcements, settings); a
+/// connection far above this is broken or hostile and would only load the media worker.
+pub const RATE_BURST: f64 = 200.0;
+pub const RATE_PER_SECOND: f64 = 50.0;
+
+/// A token bucket over the messages of one connection.
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    tokens: f64,
+    at: Instant,
+}
+
+impl RateLimit {
+    pub fn new(now: Instant) -> Self {
+        Self { tokens: RATE_BURST, at: now }
+    }
+
+    /// Takes one message's token; false when the client exceeds the rate.
+    pub fn allow(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + elapsed * RATE_PER_SECOND).min(RATE_BURST);
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
+}
+
 /// What one client message asks for.
 #[derive(Debug)]
 pub enum Action {
@@ -271,6 +302,7 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
     let mut ping = tokio::time::interval(WS_PING_INTERVAL);
     ping.tick().await;
     let mut removed = false;
+    let mut rate = RateLimit::new(Instant::now());
     // A goodbye or an error of ours ends the participation at once; a connection that just
     // goes away leaves it to the media server's reconnect grace period.
     let mut farewell = Command::Leave;
@@ -297,6 +329,12 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
                         break;
                     }
                 };
+                if !rate.allow(Instant::now()) {
+                    // Other connections and rooms are unaffected: this one just ends.
+                    info!(%identity, "closing signal connection: rate limit exceeded");
+                    let _ = tx.send(close(close_code::POLICY, "signal rate limit exceeded")).await;
+                    break;
+                }
                 match handle_request(&bytes) {
                     Ok(Action::Media(command)) => {
                         if media.send(key, command).is_err() {
@@ -362,6 +400,21 @@ mod tests {
         let big = vec![0u8; MAX_MESSAGE_BYTES + 1];
         assert_eq!(handle_request(&big).unwrap_err().code, close_code::SIZE);
         assert!(matches!(handle_request(&[]), Ok(Action::Ignore)));
+    }
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_the_sustained_rate() {
+        let t0 = Instant::now();
+        let mut rate = RateLimit::new(t0);
+        let burst = (0..1000).take_while(|_| rate.allow(t0)).count();
+        assert_eq!(burst, RATE_BURST as usize);
+        assert!(!rate.allow(t0));
+        let t1 = t0 + Duration::from_secs(1);
+        let refilled = (0..1000).take_while(|_| rate.allow(t1)).count();
+        assert_eq!(refilled, RATE_PER_SECOND as usize);
+        // Long idle periods refill up to the burst only.
+        let later = t1 + Duration::from_secs(3600);
+        assert_eq!((0..1000).take_while(|_| rate.allow(later)).count(), RATE_BURST as usize);
     }
 
     #[test]

@@ -24,7 +24,7 @@ struct Gate;
 impl RoomGate for Gate {
     async fn admit(&self, room: &str, _identity: &str) -> Result<(), RoomRefusal> {
         match room {
-            "room-1" => Ok(()),
+            "room-1" | "room-2" => Ok(()),
             "ended" => Err(RoomRefusal::Closed("the video room has ended".into())),
             _ => Err(RoomRefusal::NotFound),
         }
@@ -67,7 +67,11 @@ fn token(identity: &str, room: &str) -> String {
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(addr: SocketAddr, identity: &str) -> Ws {
-    let url = format!("ws://{addr}/rtc?access_token={}&auto_subscribe=1&sdk=js&protocol=15", token(identity, "room-1"));
+    connect_to(addr, identity, "room-1").await
+}
+
+async fn connect_to(addr: SocketAddr, identity: &str, room: &str) -> Ws {
+    let url = format!("ws://{addr}/rtc?access_token={}&auto_subscribe=1&sdk=js&protocol=15", token(identity, room));
     tokio_tungstenite::connect_async(url).await.expect("websocket upgrade").0
 }
 
@@ -271,4 +275,64 @@ async fn a_dropped_connection_stays_for_the_grace_period_and_presence_is_reporte
     }
     assert_eq!(trail, ["joined alice", "joined bob", "lost", "left"]);
     assert!(tokio::time::timeout(Duration::from_millis(300), presence.recv()).await.is_err(), "nothing more");
+}
+
+/// The close frame `ws` receives next (other messages skipped).
+async fn close_frame(ws: &mut Ws) -> tokio_tungstenite::tungstenite::protocol::CloseFrame {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("closed in time") {
+            Some(Ok(Message::Close(frame))) => return frame.expect("a close frame"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+/// `ws` still gets answers: a ping is ponged.
+async fn answers_pings(ws: &mut Ws) {
+    send(ws, signal_request::Message::Ping(1)).await;
+    loop {
+        if let signal_response::Message::Pong(_) = next(ws).await {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn floods_and_oversized_messages_close_that_connection_only() {
+    let addr = serve().await;
+    let mut other_room = connect_to(addr, "carol", "room-2").await;
+    let signal_response::Message::Join(_) = next(&mut other_room).await else { panic!("join first") };
+    let mut same_room = connect(addr, "dave").await;
+    let signal_response::Message::Join(_) = next(&mut same_room).await else { panic!("join first") };
+
+    // A flood of (valid) messages: the connection is closed with a reason, at the limit.
+    let mut flooder = connect(addr, "mallory").await;
+    let signal_response::Message::Join(_) = next(&mut flooder).await else { panic!("join first") };
+    let ping =
+        Message::Binary(lk::SignalRequest { message: Some(signal_request::Message::Ping(1)) }.encode_to_vec().into());
+    for _ in 0..(vroom_signal::session::RATE_BURST as usize + 100) {
+        if flooder.send(ping.clone()).await.is_err() {
+            break;
+        }
+    }
+    let close = close_frame(&mut flooder).await;
+    assert_eq!((u16::from(close.code), close.reason.as_str()), (1008, "signal rate limit exceeded"));
+    // The flooder is gone from its room; the others are served.
+    assert!(
+        wait_for_state(&mut same_room, "mallory", lk::participant_info::State::Disconnected, Duration::from_secs(5))
+            .await
+    );
+    answers_pings(&mut other_room).await;
+    answers_pings(&mut same_room).await;
+
+    // A message over the size limit closes its connection with a reason.
+    let mut big = connect(addr, "trudy").await;
+    let signal_response::Message::Join(_) = next(&mut big).await else { panic!("join first") };
+    let huge = vec![0u8; vroom_signal::session::MAX_MESSAGE_BYTES + 1];
+    let _ = big.send(Message::Binary(huge.into())).await;
+    let close = close_frame(&mut big).await;
+    // The WebSocket layer refuses the frame before it is decoded; the close says why.
+    assert_eq!((u16::from(close.code), close.reason.as_str()), (1008, "invalid or oversized frame"));
+    answers_pings(&mut other_room).await;
 }
