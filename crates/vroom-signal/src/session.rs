@@ -21,6 +21,8 @@ use crate::convert;
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// How long the media server may take to admit a participant.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a closing connection is drained so the client receives the close frame.
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 /// WebSocket-level keepalive (browsers answer pings themselves).
 const WS_PING_INTERVAL: Duration = Duration::from_secs(10);
 /// Signal messages a client may send in a burst, and per second after it. A joining
@@ -303,6 +305,8 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
     ping.tick().await;
     let mut removed = false;
     let mut rate = RateLimit::new(Instant::now());
+    // We closed because of what the client sent: let the close frame reach it (below).
+    let mut closed_by_us = false;
     // A goodbye or an error of ours ends the participation at once; a connection that just
     // goes away leaves it to the media server's reconnect grace period.
     let mut farewell = Command::Leave;
@@ -313,6 +317,7 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
                     Some(Ok(Message::Binary(b))) => b,
                     Some(Ok(Message::Text(_))) => {
                         let _ = tx.send(close(close_code::UNSUPPORTED, "text frames are not supported")).await;
+                        closed_by_us = true;
                         break;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -333,6 +338,7 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
                     // Other connections and rooms are unaffected: this one just ends.
                     info!(%identity, "closing signal connection: rate limit exceeded");
                     let _ = tx.send(close(close_code::POLICY, "signal rate limit exceeded")).await;
+                    closed_by_us = true;
                     break;
                 }
                 match handle_request(&bytes) {
@@ -355,6 +361,7 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
                     Err(reason) => {
                         info!(%identity, reason = reason.reason, "closing signal connection");
                         let _ = tx.send(close(reason.code, reason.reason)).await;
+                        closed_by_us = true;
                         break;
                     }
                 }
@@ -382,6 +389,19 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
     }
     if !removed {
         let _ = media.send(key, farewell);
+    }
+    if closed_by_us {
+        // Dropping a socket with unread input makes the kernel reset the connection, and
+        // the client may then never read our close frame and its reason. Read (and
+        // discard) what is still coming until the client's close, for a bounded time.
+        let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+            while let Some(Ok(frame)) = rx.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
     debug!(%identity, "signal session ended");
 }
