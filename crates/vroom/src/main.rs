@@ -1,5 +1,7 @@
 //! The `vroom` command line.
 
+use std::io::Write;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -68,12 +70,19 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(addr = %server.addr, public_url = %base, media_url = %server.urls.media, media_udp = %server.media_udp, data_dir = %config.data_dir.display(), "vroom is serving");
     if config.dev {
         let app = server.platform.ensure_dev_app().await?;
-        println!("vroom dev mode (INSECURE: fixed credentials, for development only)");
-        println!("  server API:  {base}/v2/apps/me   (HTTP Basic devkey:devsecret, app id {})", app.id);
-        println!("  member API:  {base}/v2/members/me");
-        println!("  media URL:   {}", server.urls.media);
-        println!("  API docs:    {base}/open-api/swagger-ui/");
-        println!("  try:         curl -u devkey:devsecret {base}/v2/apps/me");
+        // A server must not die because whoever started it stopped reading its stdout, so
+        // the banner is written with errors ignored (println! would panic on EPIPE).
+        let banner = format!(
+            "vroom dev mode (INSECURE: fixed credentials, for development only)\n\
+             \x20 server API:  {base}/v2/apps/me   (HTTP Basic devkey:devsecret, app id {})\n\
+             \x20 member API:  {base}/v2/members/me\n\
+             \x20 media URL:   {}\n\
+             \x20 API docs:    {base}/open-api/swagger-ui/\n\
+             \x20 try:         curl -u devkey:devsecret {base}/v2/apps/me\n",
+            app.id, server.urls.media
+        );
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
     let shutdown = server.take_shutdown();
     let stopped = tokio::spawn(async move {

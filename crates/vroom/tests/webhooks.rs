@@ -311,9 +311,11 @@ fn spawn_vroom(dir: &std::path::Path) -> (std::process::Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.map_while(Result::ok) {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
         if let Some(url) = line.split_whitespace().find(|w| w.ends_with("/v2/apps/me")) {
+            // Keep draining stdout so the server never writes into a closed pipe.
+            std::thread::spawn(move || lines.for_each(drop));
             return (child, url.trim_end_matches("/v2/apps/me").to_owned());
         }
     }
