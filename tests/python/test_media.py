@@ -23,7 +23,7 @@ from livekit import rtc
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VROOM_BIN = os.path.join(REPO, os.environ.get("VROOM_BIN", "target/debug/vroom"))
-WIDTH, HEIGHT = 320, 240
+WIDTH, HEIGHT = 640, 360
 # libwebrtc gathers no candidates on loopback: the test script gives its namespace a dummy
 # interface with this address (traffic to it never leaves the namespace).
 NODE_IP = os.environ.get("VROOM_TEST_NODE_IP", "127.0.0.1")
@@ -101,7 +101,9 @@ def pattern(frame_no):
 
 async def run_session(pub_creds, sub_creds):
     publisher, subscriber = rtc.Room(), rtc.Room()
-    video_frames, audio_frames, data = [], [], asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    video_frames, audio_frames = [], []
+    data, reply = loop.create_future(), loop.create_future()
     readers = []
 
     async def read_video(track):
@@ -117,10 +119,14 @@ async def run_session(pub_creds, sub_creds):
         reader = read_video if track.kind == rtc.TrackKind.KIND_VIDEO else read_audio
         readers.append(asyncio.ensure_future(reader(track)))
 
-    @subscriber.on("data_received")
-    def on_data(packet):
-        if not data.done():
-            data.set_result((bytes(packet.data), packet.participant.identity if packet.participant else None))
+    def catch(future):
+        def on_data(packet):
+            if not future.done():
+                future.set_result((bytes(packet.data), packet.participant.identity if packet.participant else None))
+        return on_data
+
+    subscriber.on("data_received", catch(data))
+    publisher.on("data_received", catch(reply))
 
     await subscriber.connect(sub_creds["webRtcServerUrl"], sub_creds["webRtcToken"])
     await publisher.connect(pub_creds["webRtcServerUrl"], pub_creds["webRtcToken"])
@@ -143,24 +149,27 @@ async def run_session(pub_creds, sub_creds):
 
     pumping = asyncio.ensure_future(pump())
     deadline = time.time() + 20
-    while (len(video_frames) < 30 or len(audio_frames) < 50) and time.time() < deadline:
+    while (len(video_frames) < 60 or len(audio_frames) < 50) and time.time() < deadline:
         await asyncio.sleep(0.1)
     await publisher.local_participant.publish_data(b"hello from python", reliable=True, topic="t")
     payload = await asyncio.wait_for(data, 10)
+    await subscriber.local_participant.publish_data(b"and back", reliable=True, topic="t")
+    back = await asyncio.wait_for(reply, 10)
     pumping.cancel()
     for r in readers:
         r.cancel()
     await publisher.disconnect()
     await subscriber.disconnect()
-    return video_frames, audio_frames, payload
+    return video_frames, audio_frames, payload, back
 
 
 def test_python_sdk_publishes_and_receives_video_audio_and_data(vroom):
     alice, bob = credentials(vroom)
     assert alice["webRtcServerUrl"].startswith("ws://127.0.0.1:")
-    video_frames, audio_frames, payload = asyncio.run(asyncio.wait_for(run_session(alice, bob), 60))
-    assert len(video_frames) >= 30, f"only {len(video_frames)} video frames decoded"
+    video_frames, audio_frames, payload, back = asyncio.run(asyncio.wait_for(run_session(alice, bob), 60))
+    assert len(video_frames) >= 50, f"only {len(video_frames)} video frames decoded"
     assert all(w > 0 and h > 0 for w, h in video_frames)
     assert max(w for w, _ in video_frames) == WIDTH and max(h for _, h in video_frames) == HEIGHT
     assert len(audio_frames) >= 50, f"only {len(audio_frames)} audio frames"
     assert payload == (b"hello from python", "alice")
+    assert back == (b"and back", "bob")
