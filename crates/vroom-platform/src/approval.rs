@@ -77,11 +77,7 @@ impl Platform {
         app_user_id: &str,
         actor: Actor<'_>,
     ) -> Result<LiveParticipant> {
-        let room = self.owned_room(app, room_id, actor).await?;
-        let media = self.media_control().ok_or_else(|| not_present(app_user_id))?;
-        let present = media.participants(&room.uuid).await?;
-        let current =
-            present.into_iter().find(|p| p.identity == app_user_id).ok_or_else(|| not_present(app_user_id))?;
+        let (room, media, current) = self.present_participant(app, room_id, app_user_id, actor).await?;
         if !current.permission.is_waiting() {
             return Ok(current.into());
         }
@@ -101,12 +97,27 @@ impl Platform {
         app_user_id: &str,
         actor: Actor<'_>,
     ) -> Result<LiveParticipant> {
+        let (room, media, current) = self.present_participant(app, room_id, app_user_id, actor).await?;
+        media.remove_participant(&room.uuid, app_user_id, Removal::Rejected);
+        Ok(current.into())
+    }
+}
+
+impl Platform {
+    /// The room (owned by `actor`), the media server, and `app_user_id` as it is in the room
+    /// now; 404 when it is not present.
+    async fn present_participant(
+        &self,
+        app: &AppRef,
+        room_id: VideoRoomId,
+        app_user_id: &str,
+        actor: Actor<'_>,
+    ) -> Result<(VideoRoom, &dyn crate::media::MediaControl, MediaParticipant)> {
         let room = self.owned_room(app, room_id, actor).await?;
         let media = self.media_control().ok_or_else(|| not_present(app_user_id))?;
         let present = media.participants(&room.uuid).await?;
         let current =
             present.into_iter().find(|p| p.identity == app_user_id).ok_or_else(|| not_present(app_user_id))?;
-        media.remove_participant(&room.uuid, app_user_id, Removal::Rejected);
-        Ok(current.into())
+        Ok((room, media, current))
     }
 }

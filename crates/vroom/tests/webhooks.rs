@@ -401,29 +401,23 @@ async fn deliveries_in_flight_at_a_sigkill_are_sent_again() {
     }
     assert_eq!(counts.len(), 10, "ten distinct events");
     assert!(counts.values().all(|n| *n >= 2), "every in-flight event is sent again: {counts:?}");
-    let log: Value = reqwest::Client::new()
-        .get(format!("{base}/v2/apps/me/webhook-deliveries"))
-        .basic_auth("devkey", Some("devsecret"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let delivered = |log: &Value| log["content"].as_array().unwrap().iter().all(|d| d["status"] == "DELIVERED");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut log = log;
-    while !delivered(&log) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        log = reqwest::Client::new()
+    let delivery_log = || async {
+        reqwest::Client::new()
             .get(format!("{base}/v2/apps/me/webhook-deliveries"))
             .basic_auth("devkey", Some("devsecret"))
             .send()
             .await
             .unwrap()
-            .json()
+            .json::<Value>()
             .await
-            .unwrap();
+            .unwrap()
+    };
+    let delivered = |log: &Value| log["content"].as_array().unwrap().iter().all(|d| d["status"] == "DELIVERED");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut log = delivery_log().await;
+    while !delivered(&log) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        log = delivery_log().await;
     }
     assert!(delivered(&log), "{log}");
     second.kill().unwrap();
