@@ -21,6 +21,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
+use vroom_media::worker::is_rtp;
 
 use crate::creds::Ticket;
 use crate::signal::{self, JoinError, Ws};
@@ -624,12 +625,6 @@ fn candidate_line(init: &str) -> Option<String> {
     (!line.is_empty()).then(|| line.to_owned())
 }
 
-/// Whether a datagram is (S)RTP media rather than RTCP, STUN or DTLS (RFC 7983 and
-/// RFC 5761: RTP version 2, and a payload type outside RTCP's 192..=223).
-pub fn is_rtp(datagram: &[u8]) -> bool {
-    datagram.len() >= 12 && (128..192).contains(&datagram[0]) && !(192..=223).contains(&(datagram[1]))
-}
-
 fn signal_now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -637,20 +632,6 @@ fn signal_now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rtp_is_told_apart_from_rtcp_stun_and_dtls() {
-        let mut rtp = [0u8; 20];
-        rtp[0] = 0x80;
-        rtp[1] = 96;
-        assert!(is_rtp(&rtp));
-        rtp[1] = 0x80 | 96; // marker bit set
-        assert!(is_rtp(&rtp));
-        rtp[1] = 200; // sender report
-        assert!(!is_rtp(&rtp));
-        assert!(!is_rtp(&[0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])); // STUN
-        assert!(!is_rtp(&[22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0])); // DTLS
-    }
 
     #[test]
     fn candidate_lines_come_out_of_the_json_init() {
