@@ -1,20 +1,20 @@
-//! Who receives a frame of one published track, decided per frame and per subscriber.
+//! Who receives a packet of one published track, decided per packet and per subscriber.
 //!
 //! A [`Fanout`] is one published track as forwarded: whether the publisher muted it, and one
-//! [`Outlet`] per subscriber with that subscriber's simulcast [`LayerSelector`] and its
-//! `UpdateTrackSettings` (disabled, best quality). Pure: the caller passes the frame's
-//! layer and whether it is a keyframe, and gets told which outlets to write it to and
-//! which keyframes to ask the publisher for.
+//! [`Outlet`] per subscriber with that subscriber's simulcast [`LayerSelector`], its
+//! `UpdateTrackSettings` (disabled, best quality) and its [`Rewriter`]. Pure: the caller
+//! passes the packet's layer and whether it starts a frame / a keyframe, and gets each
+//! outlet to write it to (with the rewriter already told whether a new run of packets
+//! starts) and the keyframes to ask the publisher for. Layers switch only where a frame
+//! starts, so a subscriber never gets half a frame of one layer followed by another.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use str0m::media::Rid;
+use str0m::media::{Pt, Rid};
 
 use crate::layer::LayerSelector;
 use crate::model::{TrackKind, TrackSettings};
-
-/// Least time between keyframe requests caused by packet loss on the publisher's side.
-const LOSS_KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
+use crate::rewrite::Rewriter;
 
 /// One subscriber's media section fed by the track.
 #[derive(Debug)]
@@ -22,6 +22,9 @@ pub struct Outlet<T> {
     pub target: T,
     pub settings: TrackSettings,
     layers: LayerSelector,
+    pub rewriter: Rewriter,
+    /// The subscriber's payload type for the track's codec, once looked up.
+    pub payload_type: Option<Pt>,
 }
 
 /// Keyframe requests for the publisher, at most one per layer per frame.
@@ -54,12 +57,11 @@ pub struct Fanout<T> {
     /// Sees every frame, so a new outlet knows which layers are being sent.
     probe: LayerSelector,
     outlets: Vec<Outlet<T>>,
-    last_loss_request: Option<Instant>,
 }
 
 impl<T: Copy + PartialEq> Fanout<T> {
     pub fn new(kind: TrackKind, rids: Vec<Rid>) -> Self {
-        Self { kind, muted: false, probe: LayerSelector::new(rids), outlets: Vec::new(), last_loss_request: None }
+        Self { kind, muted: false, probe: LayerSelector::new(rids), outlets: Vec::new() }
     }
 
     pub fn outlets(&self) -> &[Outlet<T>] {
@@ -70,7 +72,11 @@ impl<T: Copy + PartialEq> Fanout<T> {
     pub fn add(&mut self, target: T, settings: TrackSettings) {
         let mut layers = self.probe.fresh_copy();
         layers.set_max(settings.max_quality);
-        self.outlets.push(Outlet { target, settings, layers });
+        let clock_rate = match self.kind {
+            TrackKind::Audio => 48_000,
+            TrackKind::Video => 90_000,
+        };
+        self.outlets.push(Outlet { target, settings, layers, rewriter: Rewriter::new(clock_rate), payload_type: None });
     }
 
     pub fn remove_where(&mut self, mut gone: impl FnMut(&T) -> bool) {
@@ -83,6 +89,7 @@ impl<T: Copy + PartialEq> Fanout<T> {
         for outlet in self.outlets.iter_mut().filter(|o| o.target == target) {
             if settings.disabled && !outlet.settings.disabled {
                 outlet.layers.reset();
+                outlet.rewriter.break_epoch();
             }
             outlet.settings = settings;
             outlet.layers.set_max(settings.max_quality);
@@ -96,8 +103,9 @@ impl<T: Copy + PartialEq> Fanout<T> {
             return;
         }
         self.muted = muted;
-        if self.kind == TrackKind::Video {
-            for outlet in &mut self.outlets {
+        for outlet in &mut self.outlets {
+            outlet.rewriter.break_epoch();
+            if self.kind == TrackKind::Video {
                 outlet.layers.reset();
             }
         }
@@ -107,48 +115,45 @@ impl<T: Copy + PartialEq> Fanout<T> {
         self.muted
     }
 
-    /// Decides for one frame of layer `rid`: calls `send` with each outlet that gets it and
-    /// returns the keyframes to ask the publisher for. `contiguous` is false when packets
-    /// before this frame were lost (the forwarded picture is then broken until a keyframe).
-    pub fn on_frame(
+    /// Decides for one packet of layer `rid`: calls `send` with each outlet that gets it
+    /// (its rewriter already starts a new epoch if the packet begins a switch) and returns
+    /// the keyframes to ask the publisher for. `frame_start` tells whether the packet is the
+    /// first of a video frame, `keyframe` whether that frame is a keyframe.
+    pub fn on_packet(
         &mut self,
         now: Instant,
         rid: Option<Rid>,
+        frame_start: bool,
         keyframe: bool,
-        contiguous: bool,
-        mut send: impl FnMut(T),
+        mut send: impl FnMut(&mut Outlet<T>),
     ) -> KeyframeRequests {
         let mut requests = KeyframeRequests::default();
-        if self.kind == TrackKind::Video {
+        let video = self.kind == TrackKind::Video;
+        if video && frame_start {
             self.probe.on_frame(now, rid, keyframe);
         }
         if self.muted {
             return requests;
         }
-        let mut forwarded = false;
         for outlet in self.outlets.iter_mut().filter(|o| !o.settings.disabled) {
-            let pass = match self.kind {
-                TrackKind::Audio => true,
-                TrackKind::Video => {
-                    let decision = outlet.layers.on_frame(now, rid, keyframe);
-                    if let Some(layer) = decision.request_keyframe {
-                        requests.push(layer);
-                    }
-                    decision.forward
+            let pass = if !video {
+                true
+            } else if frame_start {
+                let before = outlet.layers.current();
+                let decision = outlet.layers.on_frame(now, rid, keyframe);
+                if let Some(layer) = decision.request_keyframe {
+                    requests.push(layer);
                 }
+                if decision.forward && before != outlet.layers.current() {
+                    outlet.rewriter.break_epoch();
+                }
+                decision.forward
+            } else {
+                outlet.layers.current() == Some(rid)
             };
             if pass {
-                forwarded = true;
-                send(outlet.target);
+                send(outlet);
             }
-        }
-        if self.kind == TrackKind::Video
-            && forwarded
-            && !contiguous
-            && self.last_loss_request.is_none_or(|t| now.duration_since(t) >= LOSS_KEYFRAME_INTERVAL)
-        {
-            self.last_loss_request = Some(now);
-            requests.push(rid);
         }
         requests
     }
@@ -161,6 +166,8 @@ impl<T: Copy + PartialEq> Fanout<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::model::Quality;
 
@@ -168,10 +175,10 @@ mod tests {
         t0 + Duration::from_millis(n)
     }
 
-    /// The outlets a frame went to.
+    /// The outlets the first packet of a frame went to.
     fn frame(f: &mut Fanout<u8>, now: Instant, rid: Option<Rid>, key: bool) -> Vec<u8> {
         let mut to = Vec::new();
-        f.on_frame(now, rid, key, true, |t| to.push(t));
+        f.on_packet(now, rid, true, key, |o| to.push(o.target));
         to
     }
 
@@ -197,7 +204,7 @@ mod tests {
         assert!(frame(&mut video, ms(t0, 30), None, true).is_empty());
         video.set_muted(false);
         let mut to = Vec::new();
-        let requests = video.on_frame(ms(t0, 600), None, false, true, |t| to.push(t));
+        let requests = video.on_packet(ms(t0, 600), None, true, false, |o| to.push(o.target));
         assert!(to.is_empty(), "no delta frame after unmuting");
         assert_eq!(requests.iter().collect::<Vec<_>>(), [None], "a keyframe is requested");
         assert_eq!(frame(&mut video, ms(t0, 630), None, true), [1]);
@@ -229,14 +236,29 @@ mod tests {
     }
 
     #[test]
-    fn loss_requests_a_keyframe_at_most_every_interval() {
+    fn packets_inside_a_frame_follow_the_layer_chosen_at_its_start_and_switches_stay_continuous() {
+        use crate::rewrite::{Incoming, Vp8Ids};
         let t0 = Instant::now();
-        let mut f = Fanout::new(TrackKind::Video, vec![]);
+        let (q, h) = (Rid::from("q"), Rid::from("h"));
+        let mut f = Fanout::new(TrackKind::Video, vec![q, h]);
         f.add(1u8, ON);
-        frame(&mut f, t0, None, true);
-        let lossy = |f: &mut Fanout<u8>, at| f.on_frame(at, None, false, false, |_| {}).iter().count();
-        assert_eq!(lossy(&mut f, ms(t0, 10)), 1);
-        assert_eq!(lossy(&mut f, ms(t0, 20)), 0);
-        assert_eq!(lossy(&mut f, ms(t0, 600)), 1);
+        // Sends a packet; returns the outgoing sequence number if outlet 1 got it.
+        let packet = |f: &mut Fanout<u8>, at: u64, rid: Rid, start: bool, key: bool, seq: u64| {
+            let mut out = None;
+            f.on_packet(ms(t0, at), Some(rid), start, key, |o| {
+                let incoming = Incoming { seq, timestamp: at as u32 * 90, vp8: Vp8Ids::default() };
+                out = o.rewriter.rewrite(ms(t0, at), incoming).map(|p| p.seq);
+            });
+            out
+        };
+        assert_eq!(packet(&mut f, 0, q, true, true, 100), Some(100), "q keyframe starts the outlet");
+        assert_eq!(packet(&mut f, 1, q, false, false, 101), Some(101));
+        // A keyframe of h starts while q is mid-frame: h is switched to at its first packet.
+        assert_eq!(packet(&mut f, 2, h, true, true, 7_000), Some(102));
+        assert_eq!(packet(&mut f, 3, q, false, false, 102), None, "the rest of q's frame is dropped");
+        assert_eq!(packet(&mut f, 4, h, false, false, 7_001), Some(103));
+        assert_eq!(packet(&mut f, 5, q, true, true, 103), None, "q is no longer forwarded");
+        assert_eq!(packet(&mut f, 6, h, true, false, 7_002), Some(104));
+        assert_eq!(f.current_layer(1), Some(Some(h)));
     }
 }

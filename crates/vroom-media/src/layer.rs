@@ -120,11 +120,6 @@ impl LayerSelector {
     }
 }
 
-/// Whether a depacketized VP8 frame is a keyframe (RFC 6386 §9.1: P bit clear).
-pub fn vp8_is_keyframe(frame: &[u8]) -> bool {
-    frame.first().is_some_and(|b| b & 0x01 == 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,12 +230,5 @@ mod tests {
         assert!(s.on_frame(ms(t0, 20), Some(h), true).forward);
         s.reset();
         assert!(!s.on_frame(ms(t0, 30), Some(h), false).forward, "after a reset only a keyframe resumes");
-    }
-
-    #[test]
-    fn vp8_keyframe_bit() {
-        assert!(vp8_is_keyframe(&[0x10, 0, 0]));
-        assert!(!vp8_is_keyframe(&[0x11]));
-        assert!(!vp8_is_keyframe(&[]));
     }
 }

@@ -27,16 +27,16 @@
 //! candidate: the worker's UDP address as clients reach it (`--node-ip`, `--udp-port`).
 //! Codecs are Opus and VP8.
 //!
-//! ## Why str0m frame mode (for now)
+//! ## Forwarding in str0m's RTP mode
 //!
-//! Forwarding uses str0m's frame API: the publisher connection depacketizes a frame
-//! (`Event::MediaData`, bytes in an `Arc<[u8]>`) and each subscriber connection's writer
-//! packetizes it again with its own SSRC, sequence numbers, RTX and pacing. That gives,
-//! with little code, what RTP mode would make us write by hand: continuous sequence
-//! numbers across simulcast switches, VP8 descriptors rewritten per subscriber, NACK/RTX.
-//! The frame bytes are shared between subscribers (an `Arc` clone, no copy). The price is
-//! one depacketization per frame and per-subscriber packetization; RTP mode (`write_rtp`
-//! with our own rewriting) is the planned optimisation once the load tests measure it.
+//! Publisher connections hand over every RTP packet (`Event::RtpPacket`, payload in an
+//! `Arc<[u8]>`); [`forward`] decides per packet which subscribers get it (simulcast layers
+//! switch only where a keyframe starts) and [`rewrite`] gives it each subscriber's sequence
+//! number, timestamp and VP8 picture id / TL0PICIDX / KEYIDX, continuous across layer
+//! switches and pauses. The subscriber's str0m stream (`StreamTx::write_rtp`) sets its SSRC,
+//! applies the VP8 patch while serialising, keeps the packet for NACK → RTX, and writes RTCP
+//! sender reports. Nothing is depacketized and the payload is shared between subscribers.
+//! Keyframe requests (PLI) from a subscriber go upstream to the layer it receives.
 
 pub mod activity;
 pub mod data;
@@ -45,6 +45,7 @@ pub mod ids;
 pub mod layer;
 pub mod model;
 mod peer;
+pub mod rewrite;
 pub mod sfu;
 pub mod state;
 pub mod worker;

@@ -20,6 +20,8 @@ pub fn new_rtc(now: Instant, host: std::net::SocketAddr) -> Result<Rtc, str0m::R
     // Stats feed connection quality (loss and RTT as the server sees them).
     let mut rtc = Rtc::builder()
         .set_ice_lite(true)
+        // Forwarding works on RTP packets (see `crate::sfu`), never on frames.
+        .set_rtp_mode(true)
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)

@@ -3,9 +3,10 @@
 //!
 //! It owns the room state ([`Rooms`]) and two str0m [`Rtc`]s per participant (publisher:
 //! the client offers; subscriber: the server offers, and it is the primary connection).
-//! Forwarding is str0m frame mode: a publisher's `MediaData` (one depacketized frame whose
-//! bytes are an `Arc<[u8]>`) is written to each subscriber's sending media section; the
-//! bytes are shared, not copied, per subscriber.
+//! Forwarding is str0m RTP mode: each RTP packet a publisher sends (`Event::RtpPacket`, its
+//! payload an `Arc<[u8]>`) is written to each subscriber's sending stream with that
+//! subscriber's sequence number, timestamp and VP8 ids ([`crate::rewrite`]); the payload is
+//! shared, not copied, and never depacketized.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -13,17 +14,19 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelData, ChannelId};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::format::PayloadParams;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
 use crate::activity::{self, Speakers};
 use crate::data::{self, DataKind};
 use crate::forward::Fanout;
-use crate::layer::vp8_is_keyframe;
 use crate::model::*;
 use crate::peer::{self, media_kind, track_kind};
+use crate::rewrite::{Incoming, Vp8Ids};
 use crate::state::{Rooms, SubscriptionState};
 
 /// Where the SFU's outputs go.
@@ -703,7 +706,7 @@ impl Sfu {
             Event::MediaChanged(changed) if role == PeerRole::Publisher => {
                 self.media_changed(id, owner, changed.mid, changed.direction, sink);
             }
-            Event::MediaData(data) if role == PeerRole::Publisher => self.forward(id, owner, data, sink),
+            Event::RtpPacket(packet) if role == PeerRole::Publisher => self.forward(id, owner, packet, sink),
             Event::PeerStats(stats) => {
                 let loss = stats.ingress_loss_fraction.unwrap_or(0.0).max(stats.egress_loss_fraction.unwrap_or(0.0));
                 self.links.insert(id, LinkStats { loss, rtt: stats.rtt });
@@ -802,37 +805,76 @@ impl Sfu {
         }
     }
 
-    fn forward(&mut self, pub_peer: PeerId, owner: ParticipantKey, data: MediaData, sink: &mut impl Sink) {
-        let Some(forward) = self.forwards.get_mut(&(pub_peer, data.mid)) else { return };
+    /// Forwards one RTP packet of a publisher to every subscriber that gets it.
+    fn forward(&mut self, pub_peer: PeerId, owner: ParticipantKey, packet: RtpPacket, sink: &mut impl Sink) {
+        let Some(peer) = self.peers.get_mut(&pub_peer) else { return };
+        let Some(source) = Source::of(&mut peer.rtc, &packet) else { return };
+        let Some(forward) = self.forwards.get_mut(&(pub_peer, source.mid)) else { return };
+        let header = &packet.header;
         if forward.kind == TrackKind::Audio
             && !forward.muted()
-            && let Some(level) = data.ext_vals.audio_level
+            && let Some(level) = header.ext_vals.audio_level
         {
             self.speakers.observe(owner, level);
         }
-        let keyframe = forward.kind == TrackKind::Video && vp8_is_keyframe(&data.data);
+        let (vp8, frame_start, keyframe) = match forward.kind {
+            TrackKind::Audio => (None, true, false),
+            TrackKind::Video => match Vp8Descriptor::parse(&packet.payload) {
+                Ok(d) => (Some(d), vp8_starts_frame(&packet.payload), d.starts_keyframe(&packet.payload)),
+                // Not VP8 we understand (or padding): nothing a decoder could use.
+                Err(_) => return,
+            },
+        };
+        let ids = vp8.map_or_else(Vp8Ids::default, |d| Vp8Ids {
+            picture_id: d.picture_id(),
+            tl0_pic_idx: d.tl0_pic_idx(),
+            key_idx: d.key_idx(),
+        });
+        let incoming = Incoming { seq: *packet.seq_no, timestamp: header.timestamp, vp8: ids };
+        let now = packet.timestamp;
+        let nackable = forward.kind == TrackKind::Video;
         let (peers, events) = (&mut self.peers, &mut self.events);
-        let requests =
-            forward.on_frame(data.network_time, data.rid, keyframe, data.contiguous, |(sub_peer, out_mid)| {
-                let Some(peer) = peers.get_mut(&sub_peer) else { return };
-                let Some(writer) = peer.rtc.writer(out_mid) else { return };
-                let Some(pt) = writer.match_params(data.params) else { return };
-                if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
-                    debug!(peer = sub_peer, error = %e, "forwarding failed");
+        let requests = forward.on_packet(now, source.rid, frame_start, keyframe, |outlet| {
+            let (sub_peer, out_mid) = outlet.target;
+            let Some(peer) = peers.get_mut(&sub_peer) else { return };
+            // The answer fixes the section's payload types, so the match is made once.
+            let pt = match outlet.payload_type {
+                Some(pt) => pt,
+                None => {
+                    let Some(pt) = peer.rtc.codec_config().match_params(source.params).map(|p| p.pt()) else { return };
+                    outlet.payload_type = Some(pt);
+                    pt
                 }
-                drive(sub_peer, peer, events, sink);
-            });
+            };
+            let Some(out) = outlet.rewriter.rewrite(now, incoming) else { return };
+            let mut ext_vals = ExtensionValues::default();
+            ext_vals.audio_level = header.ext_vals.audio_level;
+            ext_vals.voice_activity = header.ext_vals.voice_activity;
+            ext_vals.video_orientation = header.ext_vals.video_orientation;
+            let mut write = RtpWrite::new(pt, out.seq.into(), out.timestamp, now, packet.payload.clone())
+                .marker(header.marker)
+                .ext_vals(ext_vals)
+                .nackable(nackable);
+            if out.vp8_changed
+                && let Some(patch) = vp8.and_then(|d| vp8_patch(&d, out.vp8))
+            {
+                write = write.vp8_patch(patch);
+            }
+            let mut api = peer.rtc.direct_api();
+            let Some(stream) = api.stream_tx_by_mid(out_mid, None) else { return };
+            stream.write_rtp(write);
+            drive(sub_peer, peer, events, sink);
+        });
         for rid in requests.iter() {
-            self.request_keyframe(pub_peer, data.mid, rid, sink);
+            self.request_keyframe(pub_peer, source.mid, rid, sink);
         }
     }
 
     fn request_keyframe(&mut self, pub_peer: PeerId, mid: Mid, rid: Option<Rid>, sink: &mut impl Sink) {
         let Some(peer) = self.peers.get_mut(&pub_peer) else { return };
-        if let Some(mut writer) = peer.rtc.writer(mid)
-            && let Err(e) = writer.request_keyframe(rid, KeyframeRequestKind::Pli)
-        {
-            debug!(error = %e, "keyframe request failed");
+        match peer.rtc.direct_api().stream_rx_by_mid(mid, rid) {
+            Some(stream) => stream.request_keyframe(KeyframeRequestKind::Pli),
+            None => debug!(%mid, ?rid, "keyframe request for a stream not received yet"),
         }
         drive(pub_peer, peer, &mut self.events, sink);
     }
@@ -884,6 +926,47 @@ impl Sfu {
             drive(sub_peer, peer, &mut self.events, sink);
         }
     }
+}
+
+/// Where an incoming packet belongs: its media section, simulcast layer and codec.
+#[derive(Clone, Copy)]
+struct Source {
+    mid: Mid,
+    rid: Option<Rid>,
+    params: PayloadParams,
+}
+
+impl Source {
+    fn of(rtc: &mut Rtc, packet: &RtpPacket) -> Option<Self> {
+        let params = *rtc.codec_config().find(|p| p.pt() == packet.header.payload_type)?;
+        let mut api = rtc.direct_api();
+        let stream = api.stream_rx(&packet.header.ssrc)?;
+        Some(Self { mid: stream.mid(), rid: stream.rid(), params })
+    }
+}
+
+/// Whether a VP8 packet carries the beginning of a frame (RFC 7741: S bit, partition 0).
+fn vp8_starts_frame(payload: &[u8]) -> bool {
+    payload.first().is_some_and(|b| b & 0x10 != 0 && b & 0x07 == 0)
+}
+
+/// The payload patch giving a VP8 packet the subscriber's ids. A 7-bit picture id (Chrome
+/// sends 15 bits) wraps at 128.
+fn vp8_patch(descriptor: &Vp8Descriptor, ids: Vp8Ids) -> Option<str0m::rtp::Vp8Patch> {
+    let build = |picture_id: Option<u16>| {
+        let mut patch = descriptor.patch();
+        if let Some(p) = picture_id {
+            patch = patch.picture_id(p);
+        }
+        if let Some(t) = ids.tl0_pic_idx {
+            patch = patch.tl0_pic_idx(t);
+        }
+        if let Some(k) = ids.key_idx {
+            patch = patch.key_idx(k);
+        }
+        patch.build()
+    };
+    build(ids.picture_id).or_else(|_| build(ids.picture_id.map(|p| p & 0x7f))).ok()
 }
 
 /// Drains a peer connection's output until it asks for a timeout (str0m's rule after every
