@@ -169,15 +169,19 @@ export class Harness {
     return body;
   }
 
-  /** Logs a member in through the server API; returns the login response. */
-  login(appUserId, appUserName) {
-    return this.api('POST', '/v2/apps/me/members/login', { basic: BASIC, body: { appUserId, appUserName } });
+  /** Logs a member in through the server API (`extra`: more login fields); returns the login response. */
+  login(appUserId, appUserName, extra = {}) {
+    return this.api('POST', '/v2/apps/me/members/login', { basic: BASIC, body: { appUserId, appUserName, ...extra } });
   }
 
-  /** A fresh page with livekit-client loaded and connected as `t` (see `joinInPage`). */
-  async joinPage(pkg, creds, label) {
+  /**
+   * A fresh page with livekit-client loaded and connected as `t` (see `joinInPage`).
+   * `sockets`: an array that receives the path of every WebSocket the page opens.
+   */
+  async joinPage(pkg, creds, label, { sockets } = {}) {
     const page = await this.context.newPage();
     page.on('pageerror', (e) => console.error(`[${label}] ${e.message}`));
+    if (sockets) page.on('websocket', (ws) => sockets.push(new URL(ws.url()).pathname));
     await page.goto(`${this.pageBase}/page.html`);
     await joinInPage(page, { lkUrl: `${this.pageBase}/lk/${pkg}/livekit-client.esm.mjs`, url: creds.webRtcServerUrl, token: creds.webRtcToken });
     return page;
@@ -207,13 +211,14 @@ function startStaticServer() {
 }
 
 // In the page: connect, and keep what happens on `window.t` (subscriptions, participants
-// connecting, the disconnect reason, permission changes).
+// connecting and leaving, data received, the disconnect reason, permission changes).
+// Times are Date.now(): every page of the browser shares that clock.
 async function joinInPage(page, { lkUrl, url, token }) {
   await page.evaluate(
     async ({ lkUrl, url, token }) => {
       const LK = await import(lkUrl);
       const room = new LK.Room();
-      const t = { room, LK, subscribed: [], connected: [], disconnected: null, permissionChanges: 0 };
+      const t = { room, LK, subscribed: [], connected: [], left: [], received: [], disconnected: null, permissionChanges: 0 };
       window.t = t;
       room.on(LK.RoomEvent.TrackSubscribed, (track, _pub, participant) => {
         t.subscribed.push({ kind: track.kind, from: participant.identity, track });
@@ -222,6 +227,10 @@ async function joinInPage(page, { lkUrl, url, token }) {
         document.body.appendChild(el);
       });
       room.on(LK.RoomEvent.ParticipantConnected, (p) => t.connected.push(p.identity));
+      room.on(LK.RoomEvent.ParticipantDisconnected, (p) => t.left.push({ identity: p.identity, at: Date.now() }));
+      room.on(LK.RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+        t.received.push({ text: new TextDecoder().decode(payload), from: participant?.identity, topic });
+      });
       room.on(LK.RoomEvent.Disconnected, (reason) => {
         t.disconnected = { reason: reason ?? null };
       });
