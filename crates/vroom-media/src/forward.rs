@@ -12,9 +12,8 @@ use std::time::Instant;
 
 use str0m::media::{Pt, Rid};
 
-use crate::allocate::RateMeter;
-use crate::layer::{LAYER_TIMEOUT, LayerSelector};
-use crate::model::{Quality, TrackKind, TrackSettings};
+use crate::layer::LayerSelector;
+use crate::model::{TrackKind, TrackSettings};
 use crate::rewrite::Rewriter;
 
 /// One subscriber's media section fed by the track.
@@ -26,14 +25,6 @@ pub struct Outlet<T> {
     pub rewriter: Rewriter,
     /// The subscriber's payload type for the track's codec, once looked up.
     pub payload_type: Option<Pt>,
-    /// The best quality the subscriber's bandwidth allows ([`crate::allocate`]).
-    bandwidth_cap: Quality,
-}
-
-impl<T> Outlet<T> {
-    fn apply_caps(&mut self) {
-        self.layers.set_max(self.settings.max_quality.min(self.bandwidth_cap));
-    }
 }
 
 /// Keyframe requests for the publisher, at most one per layer per frame.
@@ -66,15 +57,11 @@ pub struct Fanout<T> {
     /// Sees every frame, so a new outlet knows which layers are being sent.
     probe: LayerSelector,
     outlets: Vec<Outlet<T>>,
-    /// Simulcast rids, lowest first (empty: one layer), and the bitrate of each layer.
-    rids: Vec<Rid>,
-    rates: Vec<RateMeter>,
 }
 
 impl<T: Copy + PartialEq> Fanout<T> {
     pub fn new(kind: TrackKind, rids: Vec<Rid>) -> Self {
-        let rates = vec![RateMeter::default(); rids.len().max(1)];
-        Self { kind, muted: false, probe: LayerSelector::new(rids.clone()), outlets: Vec::new(), rids, rates }
+        Self { kind, muted: false, probe: LayerSelector::new(rids), outlets: Vec::new() }
     }
 
     pub fn outlets(&self) -> &[Outlet<T>] {
@@ -83,20 +70,13 @@ impl<T: Copy + PartialEq> Fanout<T> {
 
     /// Starts feeding `target`; the first frames it gets start with a keyframe.
     pub fn add(&mut self, target: T, settings: TrackSettings) {
+        let mut layers = self.probe.fresh_copy();
+        layers.set_max(settings.max_quality);
         let clock_rate = match self.kind {
             TrackKind::Audio => 48_000,
             TrackKind::Video => 90_000,
         };
-        let mut outlet = Outlet {
-            target,
-            settings,
-            layers: self.probe.fresh_copy(),
-            rewriter: Rewriter::new(clock_rate),
-            payload_type: None,
-            bandwidth_cap: Quality::High,
-        };
-        outlet.apply_caps();
-        self.outlets.push(outlet);
+        self.outlets.push(Outlet { target, settings, layers, rewriter: Rewriter::new(clock_rate), payload_type: None });
     }
 
     pub fn remove_where(&mut self, mut gone: impl FnMut(&T) -> bool) {
@@ -112,33 +92,8 @@ impl<T: Copy + PartialEq> Fanout<T> {
                 outlet.rewriter.break_epoch();
             }
             outlet.settings = settings;
-            outlet.apply_caps();
+            outlet.layers.set_max(settings.max_quality);
         }
-    }
-
-    /// Caps `target` at what its connection can carry; the switch happens at a keyframe.
-    pub fn set_bandwidth_cap(&mut self, target: T, cap: Quality) {
-        for outlet in self.outlets.iter_mut().filter(|o| o.target == target) {
-            outlet.bandwidth_cap = cap;
-            outlet.apply_caps();
-        }
-    }
-
-    /// The settings `target` asked for, if it is fed by this track.
-    pub fn settings_of(&self, target: T) -> Option<TrackSettings> {
-        self.outlets.iter().find(|o| o.target == target).map(|o| o.settings)
-    }
-
-    /// The layers being sent, lowest first, with their measured bitrate (bit/s).
-    pub fn layer_rates(&self, now: Instant) -> Vec<(Quality, u64)> {
-        self.rates
-            .iter()
-            .enumerate()
-            .filter_map(|(i, meter)| {
-                let quality = self.rids.get(i).map_or(Quality::High, |r| Quality::of_rid(r));
-                Some((quality, meter.rate(now, LAYER_TIMEOUT)?))
-            })
-            .collect()
     }
 
     /// Mutes or unmutes the track. Unmuting video makes every subscriber wait for a
@@ -163,26 +118,17 @@ impl<T: Copy + PartialEq> Fanout<T> {
     /// Decides for one packet of layer `rid`: calls `send` with each outlet that gets it
     /// (its rewriter already starts a new epoch if the packet begins a switch) and returns
     /// the keyframes to ask the publisher for. `frame_start` tells whether the packet is the
-    /// first of a video frame, `keyframe` whether that frame is a keyframe; `bytes` is its
-    /// size, for the layer's bitrate.
+    /// first of a video frame, `keyframe` whether that frame is a keyframe.
     pub fn on_packet(
         &mut self,
         now: Instant,
         rid: Option<Rid>,
         frame_start: bool,
         keyframe: bool,
-        bytes: usize,
         mut send: impl FnMut(&mut Outlet<T>),
     ) -> KeyframeRequests {
         let mut requests = KeyframeRequests::default();
         let video = self.kind == TrackKind::Video;
-        let layer = match rid {
-            Some(r) => self.rids.iter().position(|x| *x == r),
-            None => Some(0),
-        };
-        if let Some(meter) = layer.and_then(|i| self.rates.get_mut(i)) {
-            meter.add(now, bytes);
-        }
         if video && frame_start {
             self.probe.on_frame(now, rid, keyframe);
         }
@@ -232,7 +178,7 @@ mod tests {
     /// The outlets the first packet of a frame went to.
     fn frame(f: &mut Fanout<u8>, now: Instant, rid: Option<Rid>, key: bool) -> Vec<u8> {
         let mut to = Vec::new();
-        f.on_packet(now, rid, true, key, 1_000, |o| to.push(o.target));
+        f.on_packet(now, rid, true, key, |o| to.push(o.target));
         to
     }
 
@@ -258,7 +204,7 @@ mod tests {
         assert!(frame(&mut video, ms(t0, 30), None, true).is_empty());
         video.set_muted(false);
         let mut to = Vec::new();
-        let requests = video.on_packet(ms(t0, 600), None, true, false, 1_000, |o| to.push(o.target));
+        let requests = video.on_packet(ms(t0, 600), None, true, false, |o| to.push(o.target));
         assert!(to.is_empty(), "no delta frame after unmuting");
         assert_eq!(requests.iter().collect::<Vec<_>>(), [None], "a keyframe is requested");
         assert_eq!(frame(&mut video, ms(t0, 630), None, true), [1]);
@@ -299,7 +245,7 @@ mod tests {
         // Sends a packet; returns the outgoing sequence number if outlet 1 got it.
         let packet = |f: &mut Fanout<u8>, at: u64, rid: Rid, start: bool, key: bool, seq: u64| {
             let mut out = None;
-            f.on_packet(ms(t0, at), Some(rid), start, key, 1_000, |o| {
+            f.on_packet(ms(t0, at), Some(rid), start, key, |o| {
                 let incoming = Incoming { seq, timestamp: at as u32 * 90, vp8: Vp8Ids::default() };
                 out = o.rewriter.rewrite(ms(t0, at), incoming).map(|p| p.seq);
             });
@@ -314,36 +260,5 @@ mod tests {
         assert_eq!(packet(&mut f, 5, q, true, true, 103), None, "q is no longer forwarded");
         assert_eq!(packet(&mut f, 6, h, true, false, 7_002), Some(104));
         assert_eq!(f.current_layer(1), Some(Some(h)));
-    }
-
-    #[test]
-    fn a_bandwidth_cap_from_measured_layer_rates_moves_the_subscriber_down_at_a_keyframe() {
-        use crate::allocate::{Demand, allocate};
-        let t0 = Instant::now();
-        let (q, h, f) = (Rid::from("q"), Rid::from("h"), Rid::from("f"));
-        let mut fanout = Fanout::new(TrackKind::Video, vec![q, h, f]);
-        fanout.add(1u8, ON);
-        // One second of three layers at 30 frames/s: 600 B, 2 kB and 7 kB frames
-        // (144, 480 and 1680 kbit/s); every layer starts with a keyframe.
-        let mut got = Vec::new();
-        for frame in 0..30u64 {
-            for (rid, size) in [(q, 600), (h, 2_000), (f, 7_000)] {
-                fanout.on_packet(ms(t0, frame * 33), Some(rid), true, frame == 0, size, |_| got.push((frame, rid)));
-            }
-        }
-        assert_eq!(got.last(), Some(&(29, f)), "the best layer while bandwidth is unknown");
-        let now = ms(t0, 990);
-        let rates = fanout.layer_rates(now);
-        let kbps: Vec<(Quality, u64)> = rates.iter().map(|(q, r)| (*q, r / 1_000)).collect();
-        assert_eq!(kbps, [(Quality::Low, 145), (Quality::Medium, 484), (Quality::High, 1_696)]);
-        // A 1 Mbit/s connection fits medium, not high.
-        let allocation = allocate(1_000_000, &[Demand { layers: rates, max: Quality::High }]);
-        assert_eq!(allocation.caps, [Quality::Medium]);
-        fanout.set_bandwidth_cap(1, allocation.caps[0]);
-        assert_eq!(frame(&mut fanout, ms(t0, 1_000), Some(f), false), [1], "f continues until h has a keyframe");
-        assert!(frame(&mut fanout, ms(t0, 1_001), Some(h), false).is_empty());
-        assert_eq!(frame(&mut fanout, ms(t0, 1_033), Some(h), true), [1], "switched down at h's keyframe");
-        assert!(frame(&mut fanout, ms(t0, 1_034), Some(f), false).is_empty());
-        assert_eq!(fanout.current_layer(1), Some(Some(h)));
     }
 }

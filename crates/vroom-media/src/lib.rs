@@ -39,7 +39,6 @@
 //! Keyframe requests (PLI) from a subscriber go upstream to the layer it receives.
 
 pub mod activity;
-pub mod allocate;
 pub mod data;
 pub mod forward;
 pub mod ids;

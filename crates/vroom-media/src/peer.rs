@@ -5,28 +5,20 @@ use std::time::{Duration, Instant};
 /// How often str0m reports peer statistics.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
-use str0m::bwe::Bitrate;
 use str0m::change::SdpApi;
 use str0m::channel::{ChannelConfig, Reliability};
 use str0m::media::MediaKind;
 use str0m::{Candidate, Rtc};
 
 use crate::data::DataKind;
-use crate::model::{PeerRole, TrackKind};
-
-/// Bandwidth assumed for a new subscriber until feedback says otherwise: enough for a
-/// 720p simulcast layer and audio, so a first picture is not needlessly low.
-const INITIAL_ESTIMATE: Bitrate = Bitrate::mbps(3);
+use crate::model::TrackKind;
 
 /// A peer connection: ICE-lite (the server has a reachable address, the browser does the
 /// checks), one host candidate (the worker's UDP address), Opus and VP8 only (the codecs
 /// advertised in `JoinResponse.enabled_publish_codecs`).
-pub fn new_rtc(now: Instant, host: std::net::SocketAddr, role: PeerRole) -> Result<Rtc, str0m::RtcError> {
-    // Stats feed connection quality (loss and RTT as the server sees them). Subscriber
-    // connections estimate their bandwidth (transport-wide CC) to choose simulcast layers.
-    let bwe = (role == PeerRole::Subscriber).then_some(INITIAL_ESTIMATE);
+pub fn new_rtc(now: Instant, host: std::net::SocketAddr) -> Result<Rtc, str0m::RtcError> {
+    // Stats feed connection quality (loss and RTT as the server sees them).
     let mut rtc = Rtc::builder()
-        .enable_bwe(bwe)
         .set_ice_lite(true)
         // Forwarding works on RTP packets (see `crate::sfu`), never on frames.
         .set_rtp_mode(true)

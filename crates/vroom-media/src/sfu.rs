@@ -12,7 +12,6 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelData, ChannelId};
 use str0m::format::PayloadParams;
@@ -23,7 +22,6 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
 use crate::activity::{self, Speakers};
-use crate::allocate;
 use crate::data::{self, DataKind};
 use crate::forward::Fanout;
 use crate::model::*;
@@ -95,9 +93,6 @@ struct Session {
     signal_lost_at: Option<Instant>,
 }
 
-/// A media section of one peer connection: `(peer, mid)`.
-type Section = (PeerId, Mid);
-
 /// One published track as forwarded, written to subscriber media sections `(peer, mid)`.
 type Forward = Fanout<(PeerId, Mid)>;
 
@@ -110,8 +105,6 @@ struct LinkStats {
 }
 
 const IDLE_TIMEOUT: Duration = Duration::from_millis(100);
-/// How often subscribers' layers are fitted to their bandwidth estimates.
-const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a participant whose signalling connection dropped stays in its room.
 pub const RECONNECT_GRACE: Duration = Duration::from_secs(10);
 
@@ -134,9 +127,6 @@ pub struct Sfu {
     speakers: Speakers,
     links: HashMap<PeerId, LinkStats>,
     next_quality_update: Option<Instant>,
-    /// Subscriber peer → its latest bandwidth estimate (bit/s).
-    estimates: HashMap<PeerId, u64>,
-    next_allocation: Option<Instant>,
 }
 
 impl Sfu {
@@ -160,8 +150,6 @@ impl Sfu {
             speakers: Speakers::default(),
             links: HashMap::new(),
             next_quality_update: None,
-            estimates: HashMap::new(),
-            next_allocation: None,
         }
     }
 
@@ -194,10 +182,7 @@ impl Sfu {
     /// peer connections, sends `Joined`, tells the others, and makes the first subscriber
     /// offer (data channels and the media already published).
     pub fn join(&mut self, now: Instant, key: ParticipantKey, request: JoinRequest, sink: &mut impl Sink) {
-        let (publisher, subscriber) = match (
-            peer::new_rtc(now, self.host, PeerRole::Publisher),
-            peer::new_rtc(now, self.host, PeerRole::Subscriber),
-        ) {
+        let (publisher, subscriber) = match (peer::new_rtc(now, self.host), peer::new_rtc(now, self.host)) {
             (Ok(p), Ok(s)) => (p, s),
             (Err(e), _) | (_, Err(e)) => {
                 warn!(error = %e, "cannot create peer connections");
@@ -468,7 +453,6 @@ impl Sfu {
             self.feeds.retain(|(sub, _), (publ, _)| *sub != session.subscriber && *publ != session.publisher);
             for id in gone_peers {
                 self.links.remove(&id);
-                self.estimates.remove(&id);
             }
         }
         self.speakers.forget(key);
@@ -583,46 +567,6 @@ impl Sfu {
         self.process_events(sink);
         self.report_speakers(now, sink);
         self.report_quality(now, sink);
-        self.allocate_bandwidth(now);
-    }
-
-    /// Every [`ALLOCATION_INTERVAL`], fits each subscriber's video layers into its bandwidth
-    /// estimate ([`crate::allocate`]) and tells its connection what to probe for.
-    fn allocate_bandwidth(&mut self, now: Instant) {
-        if self.next_allocation.is_some_and(|t| now < t) {
-            return;
-        }
-        self.next_allocation = Some(now + ALLOCATION_INTERVAL);
-        let mut fed: HashMap<PeerId, Vec<(Mid, Section)>> = HashMap::new();
-        for (&(sub_peer, out_mid), &source) in &self.feeds {
-            if self.estimates.contains_key(&sub_peer) {
-                fed.entry(sub_peer).or_default().push((out_mid, source));
-            }
-        }
-        for (sub_peer, outputs) in fed {
-            let Some(&estimate) = self.estimates.get(&sub_peer) else { continue };
-            let mut targets = Vec::new();
-            let mut demands = Vec::new();
-            for (out_mid, source) in outputs {
-                let Some(forward) = self.forwards.get(&source) else { continue };
-                let Some(settings) = forward.settings_of((sub_peer, out_mid)) else { continue };
-                if forward.kind != TrackKind::Video || forward.muted() || settings.disabled {
-                    continue;
-                }
-                demands.push(allocate::Demand { layers: forward.layer_rates(now), max: settings.max_quality });
-                targets.push((source, out_mid));
-            }
-            let allocation = allocate::allocate(estimate, &demands);
-            for ((source, out_mid), cap) in targets.into_iter().zip(&allocation.caps) {
-                if let Some(forward) = self.forwards.get_mut(&source) {
-                    forward.set_bandwidth_cap((sub_peer, out_mid), *cap);
-                }
-            }
-            if let Some(peer) = self.peers.get_mut(&sub_peer) {
-                // Padding up to the next layer's rate lets the estimate grow towards it.
-                peer.rtc.bwe().set_bitrate(Bitrate::bps(allocation.next_step), Bitrate::bps(allocation.desired));
-            }
-        }
     }
 
     /// Sends speaker changes to the rooms concerned (throttled by [`Speakers`]). Hidden
@@ -763,9 +707,6 @@ impl Sfu {
                 self.media_changed(id, owner, changed.mid, changed.direction, sink);
             }
             Event::RtpPacket(packet) if role == PeerRole::Publisher => self.forward(id, owner, packet, sink),
-            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) if role == PeerRole::Subscriber => {
-                self.estimates.insert(id, estimate.as_u64());
-            }
             Event::PeerStats(stats) => {
                 let loss = stats.ingress_loss_fraction.unwrap_or(0.0).max(stats.egress_loss_fraction.unwrap_or(0.0));
                 self.links.insert(id, LinkStats { loss, rtt: stats.rtt });
@@ -893,8 +834,7 @@ impl Sfu {
         let now = packet.timestamp;
         let nackable = forward.kind == TrackKind::Video;
         let (peers, events) = (&mut self.peers, &mut self.events);
-        let bytes = packet.payload.len();
-        let requests = forward.on_packet(now, source.rid, frame_start, keyframe, bytes, |outlet| {
+        let requests = forward.on_packet(now, source.rid, frame_start, keyframe, |outlet| {
             let (sub_peer, out_mid) = outlet.target;
             let Some(peer) = peers.get_mut(&sub_peer) else { return };
             // The answer fixes the section's payload types, so the match is made once.
