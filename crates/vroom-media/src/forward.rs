@@ -13,7 +13,7 @@ use std::time::Instant;
 use str0m::media::{Pt, Rid};
 
 use crate::layer::LayerSelector;
-use crate::model::{TrackKind, TrackSettings};
+use crate::model::{Quality, TrackKind, TrackSettings};
 use crate::rewrite::Rewriter;
 
 /// One subscriber's media section fed by the track.
@@ -25,6 +25,18 @@ pub struct Outlet<T> {
     pub rewriter: Rewriter,
     /// The subscriber's payload type for the track's codec, once looked up.
     pub payload_type: Option<Pt>,
+    /// The best quality the subscriber's link takes ([`crate::congestion`]).
+    link_cap: Quality,
+}
+
+impl<T> Outlet<T> {
+    pub fn link_cap(&self) -> Quality {
+        self.link_cap
+    }
+
+    fn apply_caps(&mut self) {
+        self.layers.set_max(self.settings.max_quality.min(self.link_cap));
+    }
 }
 
 /// Keyframe requests for the publisher, at most one per layer per frame.
@@ -68,15 +80,23 @@ impl<T: Copy + PartialEq> Fanout<T> {
         &self.outlets
     }
 
-    /// Starts feeding `target`; the first frames it gets start with a keyframe.
-    pub fn add(&mut self, target: T, settings: TrackSettings) {
-        let mut layers = self.probe.fresh_copy();
-        layers.set_max(settings.max_quality);
+    /// Starts feeding `target` at no better than `link_cap`; the first frames it gets start
+    /// with a keyframe.
+    pub fn add(&mut self, target: T, settings: TrackSettings, link_cap: Quality) {
         let clock_rate = match self.kind {
             TrackKind::Audio => 48_000,
             TrackKind::Video => 90_000,
         };
-        self.outlets.push(Outlet { target, settings, layers, rewriter: Rewriter::new(clock_rate), payload_type: None });
+        let mut outlet = Outlet {
+            target,
+            settings,
+            layers: self.probe.fresh_copy(),
+            rewriter: Rewriter::new(clock_rate),
+            payload_type: None,
+            link_cap,
+        };
+        outlet.apply_caps();
+        self.outlets.push(outlet);
     }
 
     pub fn remove_where(&mut self, mut gone: impl FnMut(&T) -> bool) {
@@ -92,7 +112,15 @@ impl<T: Copy + PartialEq> Fanout<T> {
                 outlet.rewriter.break_epoch();
             }
             outlet.settings = settings;
-            outlet.layers.set_max(settings.max_quality);
+            outlet.apply_caps();
+        }
+    }
+
+    /// Caps what `target` gets at what its link takes; the switch happens at a keyframe.
+    pub fn set_link_cap(&mut self, target: T, cap: Quality) {
+        for outlet in self.outlets.iter_mut().filter(|o| o.target == target) {
+            outlet.link_cap = cap;
+            outlet.apply_caps();
         }
     }
 
@@ -188,8 +216,8 @@ mod tests {
     fn muted_tracks_are_not_forwarded_and_video_resumes_at_a_keyframe() {
         let t0 = Instant::now();
         let mut audio = Fanout::new(TrackKind::Audio, vec![]);
-        audio.add(1u8, ON);
-        audio.add(2, ON);
+        audio.add(1u8, ON, Quality::High);
+        audio.add(2, ON, Quality::High);
         assert_eq!(frame(&mut audio, t0, None, false), [1, 2]);
         audio.set_muted(true);
         assert!(frame(&mut audio, ms(t0, 20), None, false).is_empty());
@@ -197,7 +225,7 @@ mod tests {
         assert_eq!(frame(&mut audio, ms(t0, 40), None, false), [1, 2]);
 
         let mut video = Fanout::new(TrackKind::Video, vec![]);
-        video.add(1u8, ON);
+        video.add(1u8, ON, Quality::High);
         assert_eq!(frame(&mut video, t0, None, true), [1]);
         video.set_muted(true);
         assert!(video.muted());
@@ -215,9 +243,9 @@ mod tests {
         let t0 = Instant::now();
         let (q, h) = (Rid::from("q"), Rid::from("h"));
         let mut f = Fanout::new(TrackKind::Video, vec![q, h]);
-        f.add(1u8, ON);
-        f.add(2, TrackSettings { disabled: false, max_quality: Quality::Low });
-        f.add(3, TrackSettings { disabled: true, max_quality: Quality::High });
+        f.add(1u8, ON, Quality::High);
+        f.add(2, TrackSettings { disabled: false, max_quality: Quality::Low }, Quality::High);
+        f.add(3, TrackSettings { disabled: true, max_quality: Quality::High }, Quality::High);
         assert_eq!(frame(&mut f, t0, Some(q), true), [1, 2], "q is all there is yet");
         assert_eq!(frame(&mut f, ms(t0, 10), Some(h), true), [1]);
         assert_eq!(frame(&mut f, ms(t0, 20), Some(q), false), [2]);
@@ -241,7 +269,7 @@ mod tests {
         let t0 = Instant::now();
         let (q, h) = (Rid::from("q"), Rid::from("h"));
         let mut f = Fanout::new(TrackKind::Video, vec![q, h]);
-        f.add(1u8, ON);
+        f.add(1u8, ON, Quality::High);
         // Sends a packet; returns the outgoing sequence number if outlet 1 got it.
         let packet = |f: &mut Fanout<u8>, at: u64, rid: Rid, start: bool, key: bool, seq: u64| {
             let mut out = None;
@@ -260,5 +288,29 @@ mod tests {
         assert_eq!(packet(&mut f, 5, q, true, true, 103), None, "q is no longer forwarded");
         assert_eq!(packet(&mut f, 6, h, true, false, 7_002), Some(104));
         assert_eq!(f.current_layer(1), Some(Some(h)));
+    }
+
+    #[test]
+    fn a_link_cap_moves_the_subscriber_down_at_a_keyframe_and_new_outlets_start_capped() {
+        let t0 = Instant::now();
+        let (q, h, f) = (Rid::from("q"), Rid::from("h"), Rid::from("f"));
+        let mut fanout = Fanout::new(TrackKind::Video, vec![q, h, f]);
+        fanout.add(1u8, ON, Quality::High);
+        for rid in [q, h, f] {
+            frame(&mut fanout, t0, Some(rid), true);
+        }
+        assert_eq!(fanout.current_layer(1), Some(Some(f)));
+        fanout.set_link_cap(1, Quality::Medium);
+        assert_eq!(frame(&mut fanout, ms(t0, 33), Some(f), false), [1], "f continues until h has a keyframe");
+        assert!(frame(&mut fanout, ms(t0, 34), Some(h), false).is_empty());
+        assert_eq!(frame(&mut fanout, ms(t0, 66), Some(h), true), [1], "switched down at h's keyframe");
+        assert!(frame(&mut fanout, ms(t0, 67), Some(f), true).is_empty(), "f is above the cap");
+        // A subscriber whose link is already known to be poor starts at the low layer, and
+        // its settings cannot lift it above the cap.
+        fanout.add(2, ON, Quality::Low);
+        assert_eq!(frame(&mut fanout, ms(t0, 100), Some(q), true), [2]);
+        assert_eq!(frame(&mut fanout, ms(t0, 101), Some(h), true), [1]);
+        fanout.set_link_cap(2, Quality::High);
+        assert_eq!(frame(&mut fanout, ms(t0, 133), Some(f), true), [2], "lifted: up at f's keyframe");
     }
 }

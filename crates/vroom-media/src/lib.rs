@@ -37,8 +37,10 @@
 //! applies the VP8 patch while serialising, keeps the packet for NACK → RTX, and writes RTCP
 //! sender reports. Nothing is depacketized and the payload is shared between subscribers.
 //! Keyframe requests (PLI) from a subscriber go upstream to the layer it receives.
+//! [`congestion`] moves a subscriber whose link loses packets to lower layers.
 
 pub mod activity;
+pub mod congestion;
 pub mod data;
 pub mod forward;
 pub mod ids;

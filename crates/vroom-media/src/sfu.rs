@@ -22,6 +22,7 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
 use crate::activity::{self, Speakers};
+use crate::congestion::LossControl;
 use crate::data::{self, DataKind};
 use crate::forward::Fanout;
 use crate::model::*;
@@ -127,6 +128,8 @@ pub struct Sfu {
     speakers: Speakers,
     links: HashMap<PeerId, LinkStats>,
     next_quality_update: Option<Instant>,
+    /// Subscriber peer → how good a layer its link takes, from the loss it reports.
+    link_caps: HashMap<PeerId, LossControl>,
 }
 
 impl Sfu {
@@ -150,6 +153,7 @@ impl Sfu {
             speakers: Speakers::default(),
             links: HashMap::new(),
             next_quality_update: None,
+            link_caps: HashMap::new(),
         }
     }
 
@@ -367,7 +371,8 @@ impl Sfu {
     ) {
         let Some(source) = self.source_of(publisher, track_sid) else { return };
         let Some(forward) = self.forwards.get_mut(&source) else { return };
-        forward.add((sub_peer, out_mid), settings);
+        let link_cap = self.link_caps.get(&sub_peer).map_or(Quality::High, LossControl::cap);
+        forward.add((sub_peer, out_mid), settings, link_cap);
         self.feeds.insert((sub_peer, out_mid), source);
     }
 
@@ -453,6 +458,7 @@ impl Sfu {
             self.feeds.retain(|(sub, _), (publ, _)| *sub != session.subscriber && *publ != session.publisher);
             for id in gone_peers {
                 self.links.remove(&id);
+                self.link_caps.remove(&id);
             }
         }
         self.speakers.forget(key);
@@ -710,6 +716,11 @@ impl Sfu {
             Event::PeerStats(stats) => {
                 let loss = stats.ingress_loss_fraction.unwrap_or(0.0).max(stats.egress_loss_fraction.unwrap_or(0.0));
                 self.links.insert(id, LinkStats { loss, rtt: stats.rtt });
+                if role == PeerRole::Subscriber
+                    && let Some(egress) = stats.egress_loss_fraction
+                {
+                    self.link_loss(id, stats.timestamp, egress);
+                }
             }
             Event::KeyframeRequest(req) if role == PeerRole::Subscriber => {
                 if let Some((pub_peer, in_mid)) = self.feeds.get(&(id, req.mid)).copied()
@@ -867,6 +878,19 @@ impl Sfu {
         });
         for rid in requests.iter() {
             self.request_keyframe(pub_peer, source.mid, rid, sink);
+        }
+    }
+
+    /// A subscriber's link reported `loss` on what we send it: maybe change its layer cap.
+    fn link_loss(&mut self, sub_peer: PeerId, now: Instant, loss: f32) {
+        let Some(cap) = self.link_caps.entry(sub_peer).or_default().on_loss(now, loss) else { return };
+        info!(peer = sub_peer, loss, ?cap, "subscriber link: video layer cap changed");
+        for (&(peer, out_mid), source) in &self.feeds {
+            if peer == sub_peer
+                && let Some(forward) = self.forwards.get_mut(source)
+            {
+                forward.set_link_cap((sub_peer, out_mid), cap);
+            }
         }
     }
 
@@ -1503,5 +1527,30 @@ mod tests {
         assert_eq!(sfu.outlets_of(A, &cam), Some((false, 0)), "forwarding stops at once");
         assert_eq!(net.answer(&mut sfu, &mut sink, bob).len(), 1, "and the section is removed");
         assert!(subscription_states(&sfu, B).is_empty());
+    }
+
+    #[test]
+    fn loss_reported_by_a_subscriber_caps_its_video_and_later_subscriptions() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink, mut net) = (sfu(t0), Recorder::default(), net(t0));
+        let alice = net.join(&mut sfu, &mut sink, A, req("alice", FULL));
+        let bob = net.join(&mut sfu, &mut sink, B, req("bob", FULL));
+        let (cam, _) = net.publish(&mut sfu, &mut sink, alice, "cam", TrackKind::Video);
+        net.answer(&mut sfu, &mut sink, bob);
+        let bob_peer = sfu.sessions[&B].subscriber;
+        let caps = |sfu: &Sfu, track: &str| -> Vec<Quality> {
+            let source = sfu.source_of(A, track).expect("published");
+            sfu.forwards[&source].outlets().iter().map(|o| o.link_cap()).collect()
+        };
+        assert_eq!(caps(&sfu, &cam), [Quality::High]);
+        // Bob reports 30 % loss for three seconds: one step down after two.
+        for s in 0..3 {
+            sfu.link_loss(bob_peer, t0 + Duration::from_secs(s), 0.3);
+        }
+        assert_eq!(caps(&sfu, &cam), [Quality::Medium]);
+        // A track published afterwards reaches bob already capped.
+        let (screen, _) = net.publish(&mut sfu, &mut sink, alice, "screen", TrackKind::Video);
+        net.answer(&mut sfu, &mut sink, bob);
+        assert_eq!(caps(&sfu, &screen), [Quality::Medium]);
     }
 }
