@@ -497,6 +497,12 @@ impl Store for SqliteStore {
     }
 
     async fn init_setting(&self, name: &str, value: &str) -> StoreResult<String> {
+        // Settings are written once, when the database is new. Later calls only read, so
+        // that opening a platform on an existing database (every `vroom app` command, also
+        // while a server runs) never queues for the write lock.
+        if let Some(existing) = self.setting(name).await? {
+            return Ok(existing);
+        }
         sqlx::query("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(value)
@@ -1112,6 +1118,20 @@ impl Store for SqliteStore {
         busy_apps: &[AppId],
         lease: Duration,
     ) -> StoreResult<Vec<DueDelivery>> {
+        // The deliverer asks ten times a second. Finding nothing due must not take the write
+        // lock: the other writers (`vroom app` commands in other processes among them) would
+        // queue behind every poll, and behind its task for as long as it is not scheduled.
+        let due: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= ?1 \
+               AND (locked_until IS NULL OR locked_until <= ?1))",
+        )
+        .bind(ms(now))
+        .fetch_one(&self.read)
+        .await
+        .map_err(db)?;
+        if !due {
+            return Ok(Vec::new());
+        }
         let busy = serde_json::to_string(busy_apps).unwrap_or_else(|_| "[]".into());
         let mut tx = self.begin().await?;
         let ids: Vec<String> = sqlx::query_scalar(
@@ -1196,6 +1216,17 @@ impl Store for SqliteStore {
     }
 
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
+        // Usually nothing is that old: find that out without the write lock. A delivery is
+        // as old as its event, and an event outlives its deliveries, so no old event means
+        // no old delivery either.
+        let old: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE created_at < ?1)")
+            .bind(ms(before))
+            .fetch_one(&self.read)
+            .await
+            .map_err(db)?;
+        if !old {
+            return Ok(0);
+        }
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM webhook_deliveries WHERE created_at < ?1 AND status <> 'PENDING'")
             .bind(ms(before))

@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
 use vroom::ServeConfig;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vroom");
@@ -34,6 +36,9 @@ async fn app_status(base: &str, key: &str, secret: &str) -> u16 {
         .as_u16()
 }
 
+// Each command runs as a blocking child process on this test's single-threaded runtime, so
+// the in-process server is frozen wherever it was while the command runs: this also checks
+// that an idle server never sits on the write lock.
 #[tokio::test]
 async fn app_commands_work_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -50,15 +55,15 @@ async fn app_commands_work_while_the_server_runs() {
     assert!(secret.len() >= 43, "secret must carry >= 256 bits");
     assert_eq!(app_status(&base, &key, &secret).await, 200);
 
-    let (ok, out, _) = vroom(dir.path(), &["app", "list", "--json"]);
-    assert!(ok);
+    let (ok, out, err) = vroom(dir.path(), &["app", "list", "--json"]);
+    assert!(ok, "{err}");
     let list = json(&out);
     let listed = list.as_array().unwrap().iter().find(|a| a["id"] == id).expect("created app is listed");
     assert_eq!(listed["apiKey"], key.as_str());
     assert!(listed.get("apiSecret").is_none(), "the secret is never shown again");
 
-    let (ok, out, _) = vroom(dir.path(), &["app", "rotate-secret", &id.to_string(), "--json"]);
-    assert!(ok);
+    let (ok, out, err) = vroom(dir.path(), &["app", "rotate-secret", &id.to_string(), "--json"]);
+    assert!(ok, "{err}");
     let new_secret = json(&out)["apiSecret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
     assert_eq!(app_status(&base, &key, &secret).await, 401, "old secret stops working");
@@ -68,6 +73,26 @@ async fn app_commands_work_while_the_server_runs() {
     assert!(!ok);
     assert!(err.contains("999999"), "names the missing app: {err}");
     server.stop().await.unwrap();
+}
+
+/// A server (any writer, in any process) may hold the database's write lock at any moment;
+/// a writer waits for it up to the busy timeout (10 s). Commands that only read must not
+/// need it.
+#[tokio::test]
+async fn read_only_app_commands_do_not_wait_for_the_write_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = vroom(dir.path(), &["app", "create", "--name", "Acme", "--json"]);
+    assert!(ok, "{err}");
+    let db = SqliteConnectOptions::new().filename(dir.path().join(vroom::DB_FILE));
+    let mut writer = SqliteConnection::connect_with(&db).await.unwrap();
+    let write_lock = writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+
+    let started = Instant::now();
+    let (ok, out, err) = vroom(dir.path(), &["app", "list", "--json"]);
+    assert!(ok, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "app list waited {:?}", started.elapsed());
+    assert_eq!(json(&out)[0]["name"], "Acme");
+    write_lock.rollback().await.unwrap();
 }
 
 #[test]
