@@ -44,7 +44,7 @@ impl Default for HttpMetrics {
     }
 }
 
-/// A counter kept elsewhere (the media worker's packet counters), read at every scrape so
+/// A counter kept elsewhere (the media workers' packet counters), read at every scrape so
 /// its owner needs no Prometheus types on its hot path.
 pub struct ExternalCounter {
     /// Name without the `vroom_` prefix and `_total` suffix (both are added).

@@ -71,7 +71,9 @@ pub struct LoadtestArgs {
     /// Number of rooms; every room gets the same participants.
     #[arg(long, default_value_t = 1)]
     pub rooms: u32,
-    /// Room names to use with --api-key (repeatable; default: <prefix>-1 … <prefix>-N).
+    /// Rooms to use, as many as --rooms (repeatable): names with --api-key (default:
+    /// <prefix>-1 … <prefix>-N), ids of existing video rooms with --vroom-app (default: new
+    /// rooms).
     #[arg(long = "room")]
     pub room_names: Vec<String>,
     /// Prefix of generated room names with --api-key.
@@ -298,6 +300,12 @@ async fn tickets(args: &LoadtestArgs, publishers: u32) -> anyhow::Result<Vec<(u3
         format!("lt{run_id}-r{room}-{role}{i}")
     };
     let ttl = args.duration + Duration::from_secs(3600);
+    anyhow::ensure!(
+        args.room_names.is_empty() || args.room_names.len() == args.rooms as usize,
+        "--room was given {} times for --rooms {}",
+        args.room_names.len(),
+        args.rooms
+    );
     let mut out = Vec::new();
     if let Some(credentials) = &args.vroom_app {
         let api = args.api_url.clone().unwrap_or_else(|| signal::http_base(&args.url));
@@ -305,7 +313,12 @@ async fn tickets(args: &LoadtestArgs, publishers: u32) -> anyhow::Result<Vec<(u3
         let owner = app.member_token(&format!("lt{run_id}-owner")).await?;
         let mut rooms = Vec::new();
         for r in 0..args.rooms {
-            rooms.push(app.create_room(&owner, &format!("loadtest {run_id} room {}", r + 1)).await?);
+            rooms.push(match args.room_names.get(r as usize) {
+                Some(id) => {
+                    id.parse().with_context(|| format!("--room {id:?}: with --vroom-app, give video room ids"))?
+                }
+                None => app.create_room(&owner, &format!("loadtest {run_id} room {}", r + 1)).await?,
+            });
         }
         for (r, room_id) in rooms.iter().enumerate() {
             for i in 0..per_room {
@@ -321,12 +334,6 @@ async fn tickets(args: &LoadtestArgs, publishers: u32) -> anyhow::Result<Vec<(u3
         let (Some(key), Some(secret)) = (&args.api_key, &args.api_secret) else {
             anyhow::bail!("credentials needed: --api-key and --api-secret, or --vroom-app KEY:SECRET");
         };
-        anyhow::ensure!(
-            args.room_names.is_empty() || args.room_names.len() == args.rooms as usize,
-            "--room was given {} times for --rooms {}",
-            args.room_names.len(),
-            args.rooms
-        );
         for r in 0..args.rooms as usize {
             let room = args.room_names.get(r).cloned().unwrap_or_else(|| format!("{}-{}", args.room_prefix, r + 1));
             for i in 0..per_room {

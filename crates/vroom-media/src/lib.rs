@@ -14,18 +14,22 @@
 //!   their arrival [`std::time::Instant`]) and timeouts. Outputs: datagrams and events,
 //!   through a [`sfu::Sink`]. No sockets, threads or clocks inside, so tests drive it
 //!   deterministically.
-//! - [`worker`]: the I/O shell: one thread owning one UDP socket and one `Sfu`, fed by a
-//!   command channel. Today there is one worker; rooms are the unit a later version
-//!   distributes over several (each with its own socket), so nothing is shared between
-//!   workers and there is no lock on the packet path.
+//! - [`worker`]: the I/O shell: N worker threads (`--media-workers`, default one per
+//!   core), each owning one UDP socket (port `--udp-port` + its index) and one `Sfu`, fed
+//!   by a command channel. Rooms are the unit of distribution: a room lives on the worker
+//!   its name hashes to ([`worker::room_worker`]), so all its participants share that
+//!   worker and forwarding never crosses threads. Workers share nothing with each other
+//!   (their packet counters are atomics `/metrics` reads), and there is no lock on the
+//!   packet path. [`MediaHandle`] routes joins and room commands by room name, and
+//!   participant commands by the [`ParticipantKey`], which names its worker.
 //!
 //! ## Peer connections
 //!
 //! LiveKit's dual-PC mode: per participant a *publisher* connection (the client offers) and
 //! a *subscriber* connection (the server offers; it is the primary one, carrying the
 //! server-created `_reliable`/`_lossy` data channels). Both are ICE-lite with one host
-//! candidate: the worker's UDP address as clients reach it (`--node-ip`, `--udp-port`).
-//! Codecs are Opus and VP8.
+//! candidate: the UDP address of the room's worker as clients reach it (`--node-ip`, and
+//! `--udp-port` plus the worker's index). Codecs are Opus and VP8.
 //!
 //! ## Forwarding in str0m's RTP mode
 //!
@@ -53,4 +57,4 @@ pub mod state;
 pub mod worker;
 
 pub use model::*;
-pub use worker::{MediaCounters, MediaGone, MediaHandle, WorkerConfig, start_worker};
+pub use worker::{MediaCounters, MediaGone, MediaHandle, WorkerConfig, room_worker, start_workers};

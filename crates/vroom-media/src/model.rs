@@ -2,7 +2,8 @@
 //! views of rooms, participants and tracks. Plain data, no protocol encoding.
 
 /// Identifies one signalling session's participant inside the media server. Allocated by
-/// [`crate::MediaHandle::join`] so commands can follow the join without waiting for a reply.
+/// [`crate::MediaHandle::join`] so commands can follow the join without waiting for a reply;
+/// it also tells the handle which worker owns the participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ParticipantKey(pub u64);
 

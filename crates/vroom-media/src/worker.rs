@@ -1,9 +1,15 @@
-//! The I/O shell around [`Sfu`]: one thread, one UDP socket, one command channel.
+//! The I/O shell around [`Sfu`]: N worker threads, each owning one UDP socket, one `Sfu`
+//! and one command channel, and a [`MediaHandle`] that routes commands to them.
 //!
-//! The loop: apply queued commands, read datagrams until the earliest peer timeout (capped
-//! so commands are picked up within a few milliseconds), then drive due timeouts. Events go
-//! straight to each participant's signalling session over its own unbounded channel, so
-//! the worker never waits on signalling.
+//! Rooms are the unit of distribution: a room lives on exactly one worker, chosen from its
+//! name by [`room_worker`], so every participant of a room lands on the same worker and
+//! forwarding never crosses threads. Workers share nothing with each other (their packet
+//! counters are atomics `/metrics` reads), and there is no lock on the packet path.
+//!
+//! A worker's loop: apply queued commands, read datagrams until the earliest peer timeout
+//! (capped so commands are picked up within a few milliseconds), then drive due timeouts.
+//! Events go straight to each participant's signalling session over its own unbounded
+//! channel, so a worker never waits on signalling.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -27,13 +33,17 @@ const RECV_BUFFER: usize = 2048;
 /// Datagrams handled before commands and timeouts get a turn.
 const RECV_BATCH: usize = 64;
 
-/// Where a worker listens and what address it announces.
+/// Where the workers listen and what address they announce.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Socket address to bind, e.g. `0.0.0.0:7882` (port 0 = ephemeral).
+    /// Socket address of worker 0, e.g. `0.0.0.0:7882`. Worker `i` binds port + `i`, so a
+    /// firewall must open the range `port ..= port + workers - 1`; with port 0 every worker
+    /// binds an ephemeral port of its own.
     pub bind: SocketAddr,
-    /// IP clients reach this node at (the ICE host candidate's address).
+    /// IP clients reach this node at (the address of every worker's ICE host candidate).
     pub node_ip: std::net::IpAddr,
+    /// How many worker threads, each with its own socket and rooms (at least 1).
+    pub workers: usize,
 }
 
 enum WorkerCommand {
@@ -69,9 +79,15 @@ enum WorkerCommand {
     },
 }
 
-/// Packet counters of a worker, for metrics. Only the worker thread writes them
+/// Packet counters of one worker, for metrics. Only that worker's thread writes them
 /// (relaxed, uncontended), so they cost a few nanoseconds per packet.
+///
+/// Each worker has its own set and `/metrics` sums them when scraped: one set shared by
+/// all workers would make every packet's increment fight the other workers' for the same
+/// cache line, while a scrape's sum is rare and cheap. The alignment keeps two workers'
+/// sets off a shared cache line (128 bytes, as some CPUs fetch lines in pairs).
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub struct MediaCounters {
     /// RTP packets received (media from publishers, retransmissions included).
     pub rtp_received: AtomicU64,
@@ -91,11 +107,35 @@ pub fn is_rtp(datagram: &[u8]) -> bool {
     datagram.len() >= 12 && (128..192).contains(&datagram[0]) && !(192..=223).contains(&datagram[1])
 }
 
-/// The media server, as seen by signalling: cheap to clone, usable from any thread.
+/// The worker (`0..workers`) that owns the room with this name: a stable hash of the name
+/// modulo the number of workers. The hash is FNV-1a followed by the 64-bit MurmurHash3
+/// finaliser (FNV alone leaves its low bits depending only on the bytes' low bits, so
+/// names like `room-1`, `room-2`, … would spread badly); it does not depend on the build
+/// or the run, so the same name always lands on the same worker of an N-worker server.
+pub fn room_worker(room: &str, workers: usize) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in room.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^= hash >> 33;
+    (hash % workers.max(1) as u64) as usize
+}
+
+/// The media server, as seen by signalling: cheap to clone, usable from any thread. It
+/// routes every command to the worker that owns its room or participant.
 #[derive(Clone)]
 pub struct MediaHandle {
-    commands: Sender<WorkerCommand>,
+    workers: Arc<[Worker]>,
     next_key: Arc<AtomicU64>,
+}
+
+/// One worker thread, as the handle sees it.
+struct Worker {
+    commands: Sender<WorkerCommand>,
     udp_addr: SocketAddr,
     counters: Arc<MediaCounters>,
 }
@@ -106,39 +146,45 @@ pub struct MediaHandle {
 pub struct MediaGone;
 
 impl MediaHandle {
-    /// Asks to join; the answer (`Joined`) and everything after arrive on `events`.
+    /// Asks to join; the answer (`Joined`) and everything after arrive on `events`. The
+    /// participant lives on its room's worker, and its key says which one.
     pub fn join(&self, request: JoinRequest, events: UnboundedSender<MediaEvent>) -> Result<ParticipantKey, MediaGone> {
-        let key = ParticipantKey(self.next_key.fetch_add(1, Ordering::Relaxed));
-        self.commands.send(WorkerCommand::Join { key, request, events }).map_err(|_| MediaGone)?;
+        let worker = self.worker_for(&request.room);
+        // `key % workers` is the worker; keys stay unique because the sequence numbers are.
+        let sequence = self.next_key.fetch_add(1, Ordering::Relaxed);
+        let key = ParticipantKey(sequence * self.workers.len() as u64 + worker as u64);
+        self.to(worker, WorkerCommand::Join { key, request, events })?;
         Ok(key)
     }
 
     pub fn send(&self, key: ParticipantKey, command: Command) -> Result<(), MediaGone> {
-        self.commands.send(WorkerCommand::Participant { key, command }).map_err(|_| MediaGone)
+        let worker = (key.0 % self.workers.len() as u64) as usize;
+        self.to(worker, WorkerCommand::Participant { key, command })
     }
 
-    /// Sends every [`Presence`] report from now on to `reports`. Commands are applied in
-    /// order, so installing this before the first join loses nothing.
+    /// Sends every [`Presence`] report from now on to `reports`, from every worker. Commands
+    /// are applied in order, so installing this before the first join loses nothing; and
+    /// all reports of a room come from its one worker, so they arrive in order.
     pub fn report_presence(&self, reports: UnboundedSender<Presence>) -> Result<(), MediaGone> {
-        self.commands.send(WorkerCommand::ReportPresence(reports)).map_err(|_| MediaGone)
+        self.to_all(|| WorkerCommand::ReportPresence(reports.clone()))
     }
 
     /// Changes how long a participant whose signalling dropped is kept (default
-    /// [`crate::sfu::RECONNECT_GRACE`]).
+    /// [`crate::sfu::RECONNECT_GRACE`]), on every worker.
     pub fn set_reconnect_grace(&self, grace: Duration) -> Result<(), MediaGone> {
-        self.commands.send(WorkerCommand::ReconnectGrace(grace)).map_err(|_| MediaGone)
+        self.to_all(|| WorkerCommand::ReconnectGrace(grace))
     }
 
     /// Removes everyone from a room (each is told `reason`).
     pub fn close_room(&self, room: &str, reason: RemovedReason) -> Result<(), MediaGone> {
-        self.commands.send(WorkerCommand::CloseRoom { room: room.to_owned(), reason }).map_err(|_| MediaGone)
+        self.to(self.worker_for(room), WorkerCommand::CloseRoom { room: room.to_owned(), reason })
     }
 
     /// Removes the participant with this identity from a room, if it is there (it is told
     /// `reason`).
     pub fn remove_participant(&self, room: &str, identity: &str, reason: RemovedReason) -> Result<(), MediaGone> {
         let (room, identity) = (room.to_owned(), identity.to_owned());
-        self.commands.send(WorkerCommand::Remove { room, identity, reason }).map_err(|_| MediaGone)
+        self.to(self.worker_for(&room), WorkerCommand::Remove { room, identity, reason })
     }
 
     /// Changes a participant's permission live; its new state, or `None` if it is absent.
@@ -148,44 +194,97 @@ impl MediaHandle {
         identity: &str,
         permission: Permission,
     ) -> Result<Option<ParticipantView>, MediaGone> {
-        let (reply, answer) = oneshot::channel();
         let (room, identity) = (room.to_owned(), identity.to_owned());
-        self.commands
-            .send(WorkerCommand::UpdatePermission { room, identity, permission, reply })
-            .map_err(|_| MediaGone)?;
-        answer.await.map_err(|_| MediaGone)
+        self.ask(self.worker_for(&room), |reply| WorkerCommand::UpdatePermission { room, identity, permission, reply })
+            .await
     }
 
     /// Everyone in a room right now, hidden participants included.
     pub async fn participants(&self, room: &str) -> Result<Vec<ParticipantView>, MediaGone> {
-        let (reply, answer) = oneshot::channel();
-        self.commands.send(WorkerCommand::Participants { room: room.to_owned(), reply }).map_err(|_| MediaGone)?;
-        answer.await.map_err(|_| MediaGone)
+        let room = room.to_owned();
+        self.ask(self.worker_for(&room), |reply| WorkerCommand::Participants { room, reply }).await
     }
 
-    /// The address announced to clients (node IP and the bound port).
+    /// How many workers there are.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The worker that owns a room: an index into [`Self::udp_addrs`] and [`Self::counters`].
+    pub fn worker_for(&self, room: &str) -> usize {
+        room_worker(room, self.workers.len())
+    }
+
+    /// The addresses announced to clients (node IP and bound port), one per worker.
+    pub fn udp_addrs(&self) -> Vec<SocketAddr> {
+        self.workers.iter().map(|w| w.udp_addr).collect()
+    }
+
+    /// The first worker's announced address (the node's, when one will do).
     pub fn udp_addr(&self) -> SocketAddr {
-        self.udp_addr
+        self.workers[0].udp_addr
     }
 
-    /// The worker's packet counters.
-    pub fn counters(&self) -> Arc<MediaCounters> {
-        self.counters.clone()
+    /// Each worker's packet counters (sum them for the server's totals).
+    pub fn counters(&self) -> Vec<Arc<MediaCounters>> {
+        self.workers.iter().map(|w| w.counters.clone()).collect()
+    }
+
+    fn to(&self, worker: usize, command: WorkerCommand) -> Result<(), MediaGone> {
+        self.workers[worker].commands.send(command).map_err(|_| MediaGone)
+    }
+
+    fn to_all(&self, command: impl Fn() -> WorkerCommand) -> Result<(), MediaGone> {
+        (0..self.workers.len()).try_for_each(|worker| self.to(worker, command()))
+    }
+
+    async fn ask<T>(
+        &self,
+        worker: usize,
+        command: impl FnOnce(oneshot::Sender<T>) -> WorkerCommand,
+    ) -> Result<T, MediaGone> {
+        let (reply, answer) = oneshot::channel();
+        self.to(worker, command(reply))?;
+        answer.await.map_err(|_| MediaGone)
     }
 }
 
-/// Binds the socket and starts the worker thread. The thread ends when every
+/// Binds one UDP socket per worker, then starts the worker threads. They end when every
 /// [`MediaHandle`] is dropped.
-pub fn start_worker(config: WorkerConfig) -> std::io::Result<MediaHandle> {
-    let socket = UdpSocket::bind(config.bind)?;
-    let port = socket.local_addr()?.port();
-    let host = SocketAddr::new(config.node_ip, port);
-    let (tx, rx) = mpsc::channel();
-    let counters = Arc::new(MediaCounters::default());
-    let worker_counters = counters.clone();
-    std::thread::Builder::new().name("vroom-media-0".into()).spawn(move || run(socket, host, rx, &worker_counters))?;
-    info!(udp = %host, "media worker started");
-    Ok(MediaHandle { commands: tx, next_key: Arc::new(AtomicU64::new(1)), udp_addr: host, counters })
+pub fn start_workers(config: WorkerConfig) -> std::io::Result<MediaHandle> {
+    let invalid = |message: String| std::io::Error::new(ErrorKind::InvalidInput, message);
+    if config.workers == 0 {
+        return Err(invalid("there must be at least one media worker".into()));
+    }
+    let first = config.bind.port();
+    let last = usize::from(first) + config.workers - 1;
+    if first != 0 && last > usize::from(u16::MAX) {
+        return Err(invalid(format!("{} media workers need UDP ports {first}..={last}, past 65535", config.workers)));
+    }
+    // Every socket is bound before any thread starts, so a taken port fails the start as a
+    // whole; on failure the sockets bound so far are closed again.
+    let mut sockets = Vec::with_capacity(config.workers);
+    for i in 0..config.workers {
+        let port = if first == 0 { 0 } else { first + i as u16 };
+        let addr = SocketAddr::new(config.bind.ip(), port);
+        let socket =
+            UdpSocket::bind(addr).map_err(|e| std::io::Error::new(e.kind(), format!("binding {addr}: {e}")))?;
+        sockets.push(socket);
+    }
+    let mut workers = Vec::with_capacity(config.workers);
+    for (i, socket) in sockets.into_iter().enumerate() {
+        let host = SocketAddr::new(config.node_ip, socket.local_addr()?.port());
+        let (tx, rx) = mpsc::channel();
+        let counters = Arc::new(MediaCounters::default());
+        let worker_counters = counters.clone();
+        // If a later spawn fails, dropping `workers` stops the threads started so far.
+        std::thread::Builder::new()
+            .name(format!("vroom-media-{i}"))
+            .spawn(move || run(socket, host, rx, &worker_counters))?;
+        info!(worker = i, udp = %host, "media worker started");
+        workers.push(Worker { commands: tx, udp_addr: host, counters });
+    }
+    Ok(MediaHandle { workers: workers.into(), next_key: Arc::new(AtomicU64::new(1)) })
 }
 
 struct SocketSink<'a> {
@@ -239,7 +338,7 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
                 Ok(c) => c,
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
-                    info!("media worker stopping");
+                    info!(udp = %host, "media worker stopping");
                     return;
                 }
             };
@@ -310,7 +409,36 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
 
 #[cfg(test)]
 mod tests {
-    use super::is_rtp;
+    use super::{is_rtp, room_worker};
+
+    #[test]
+    fn a_room_always_maps_to_the_same_worker() {
+        let uuid = "7f3c2a1e-5b4d-4e8f-9a0b-1c2d3e4f5a6b";
+        let copy: String = uuid.chars().collect(); // same name, another allocation
+        assert_eq!(room_worker(uuid, 4), room_worker(&copy, 4));
+        // Pinned: the mapping must not change between builds or releases (it is FNV-1a
+        // and a fixed finaliser, not the std hasher, whose output may change).
+        let rooms = ["", "room-1", "room-2", "room-3", uuid];
+        assert_eq!(rooms.map(|r| room_worker(r, 4)), [2, 3, 0, 3, 3]);
+        assert_eq!((1..=8).map(|i| room_worker(&format!("room-{i}"), 2)).collect::<Vec<_>>(), [1, 0, 1, 1, 0, 1, 1, 0]);
+        // One worker owns everything; zero workers is treated as one.
+        assert!(rooms.iter().all(|r| room_worker(r, 1) == 0 && room_worker(r, 0) == 0));
+    }
+
+    #[test]
+    fn rooms_spread_evenly_over_workers() {
+        // Names differing only in their last characters are the hard case for a weak hash.
+        for workers in [2, 3, 4, 8] {
+            let mut count = vec![0usize; workers];
+            for i in 0..4000 {
+                let w = room_worker(&format!("room-{i}"), workers);
+                assert!(w < workers);
+                count[w] += 1;
+            }
+            let fair = 4000 / workers;
+            assert!(count.iter().all(|&c| c.abs_diff(fair) * 10 < fair), "{workers} workers: {count:?}");
+        }
+    }
 
     #[test]
     fn rtp_is_told_apart_from_rtcp_stun_and_dtls() {

@@ -35,13 +35,16 @@ async fn serve() -> SocketAddr {
     serve_media().await.0
 }
 
-/// A signalling server on loopback and a handle on its media worker.
+/// A signalling server on loopback and a handle on its media workers (two: `room-1` and
+/// `room-2` live on different ones).
 async fn serve_media() -> (SocketAddr, vroom_media::MediaHandle) {
-    let media = vroom_media::start_worker(vroom_media::WorkerConfig {
+    let media = vroom_media::start_workers(vroom_media::WorkerConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         node_ip: "127.0.0.1".parse().unwrap(),
+        workers: 2,
     })
     .unwrap();
+    assert_ne!(media.worker_for("room-1"), media.worker_for("room-2"));
     let state = SignalState {
         verifier: TokenVerifier::new(KEY, SECRET),
         media: media.clone(),

@@ -50,9 +50,14 @@ pub struct ServeArgs {
     /// (default: the address of the interface with the default route, else 127.0.0.1).
     #[arg(long, env = "VROOM_NODE_IP")]
     pub node_ip: Option<IpAddr>,
-    /// UDP port of the media server (WebRTC), on all interfaces (default 7882; 0 = any free port).
+    /// UDP port of the first media worker (WebRTC), on all interfaces; worker i listens on
+    /// this port + i, so open udp_port..udp_port+N-1 (default 7882; 0 = any free ports).
     #[arg(long, env = "VROOM_UDP_PORT")]
     pub udp_port: Option<u16>,
+    /// Media worker threads, each with its own UDP port and its own rooms (default: one per
+    /// available core).
+    #[arg(long, env = "VROOM_MEDIA_WORKERS")]
+    pub media_workers: Option<usize>,
     /// Log filter, e.g. `info` or `vroom=debug` (default `info`).
     #[arg(long, env = "VROOM_LOG")]
     pub log: Option<String>,
@@ -78,6 +83,7 @@ pub struct FileConfig {
     pub access_token_ttl_secs: Option<u64>,
     pub node_ip: Option<IpAddr>,
     pub udp_port: Option<u16>,
+    pub media_workers: Option<usize>,
     pub log: Option<String>,
     pub dev: Option<bool>,
     pub webhook_retry_scale: Option<f64>,
@@ -103,7 +109,10 @@ pub struct ServeConfig {
     pub access_token_ttl: Duration,
     /// Announced media address; `None` = detect at start.
     pub node_ip: Option<IpAddr>,
+    /// UDP port of the first media worker; worker i listens on `udp_port + i`.
     pub udp_port: u16,
+    /// Media worker threads (at least 1).
+    pub media_workers: usize,
     pub log: String,
     pub dev: bool,
     /// Multiplies the webhook retry delays (1.0 in production).
@@ -128,6 +137,7 @@ impl ServeConfig {
             ),
             node_ip: args.node_ip.or(file.node_ip),
             udp_port: args.udp_port.or(file.udp_port).unwrap_or(DEFAULT_UDP_PORT),
+            media_workers: args.media_workers.or(file.media_workers).unwrap_or_else(default_media_workers),
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned()),
             dev: args.dev || file.dev.unwrap_or(false),
             webhook_retry_scale: args.webhook_retry_scale.or(file.webhook_retry_scale).unwrap_or(1.0),
@@ -137,6 +147,9 @@ impl ServeConfig {
         }
         if config.access_token_ttl.is_zero() {
             bail!("access_token_ttl_secs must be positive");
+        }
+        if config.media_workers == 0 {
+            bail!("media_workers must be at least 1");
         }
         Ok(config)
     }
@@ -153,11 +166,18 @@ impl ServeConfig {
             access_token_ttl: Duration::from_secs(86_400),
             node_ip: Some(IpAddr::from([127, 0, 0, 1])),
             udp_port: 0,
+            // Two, whatever the machine, so tests exercise routing between workers.
+            media_workers: 2,
             log: "info".into(),
             dev: false,
             webhook_retry_scale: 1.0,
         }
     }
+}
+
+/// One media worker per core the process may use (1 when that is unknown).
+pub fn default_media_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// The data directory of any command (file < env/flag).
@@ -241,6 +261,21 @@ mod tests {
         assert_eq!((c.node_ip, c.udp_port), (Some(IpAddr::from([127, 0, 0, 1])), 0));
         let c = ServeConfig::resolve(&CommonArgs::default(), &ServeArgs::default()).unwrap();
         assert_eq!((c.node_ip, c.udp_port), (None, DEFAULT_UDP_PORT));
+    }
+
+    #[test]
+    fn media_workers_default_to_the_cores_and_follow_file_then_flag() {
+        let c = ServeConfig::resolve(&CommonArgs::default(), &ServeArgs::default()).unwrap();
+        assert_eq!(c.media_workers, std::thread::available_parallelism().unwrap().get());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vroom.toml");
+        std::fs::write(&file, "media_workers = 3\n").unwrap();
+        let common = CommonArgs { config: Some(file), data_dir: None };
+        assert_eq!(ServeConfig::resolve(&common, &ServeArgs::default()).unwrap().media_workers, 3);
+        let args = ServeArgs { media_workers: Some(5), ..Default::default() };
+        assert_eq!(ServeConfig::resolve(&common, &args).unwrap().media_workers, 5);
+        let args = ServeArgs { media_workers: Some(0), ..Default::default() };
+        assert!(ServeConfig::resolve(&common, &args).is_err());
     }
 
     #[test]

@@ -59,8 +59,10 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub urls: PublicUrls,
     pub platform: Arc<Platform>,
-    /// The media server's UDP address as announced to clients.
-    pub media_udp: SocketAddr,
+    /// The media workers' UDP addresses as announced to clients, worker 0 first.
+    pub media_udp: Vec<SocketAddr>,
+    /// Each media worker's packet counters, in the order of `media_udp`.
+    pub media_counters: Vec<Arc<vroom_media::MediaCounters>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -115,15 +117,15 @@ async fn reconcile_presence(store: &SqliteStore, platform: &Platform) -> anyhow:
     Ok(())
 }
 
-/// The media worker's packet counters as `/metrics` counters.
-fn media_metrics(counters: &Arc<vroom_media::MediaCounters>) -> Vec<vroom_api::metrics::ExternalCounter> {
+/// The media workers' packet counters as `/metrics` counters, each the sum over workers.
+fn media_metrics(counters: &[Arc<vroom_media::MediaCounters>]) -> Vec<vroom_api::metrics::ExternalCounter> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let counter = |name, help, field: fn(&vroom_media::MediaCounters) -> &AtomicU64| {
-        let counters = counters.clone();
+        let counters = counters.to_vec();
         vroom_api::metrics::ExternalCounter {
             name,
             help,
-            read: Box::new(move || field(&counters).load(Ordering::Relaxed)),
+            read: Box::new(move || counters.iter().map(|c| field(c).load(Ordering::Relaxed)).sum()),
         }
     };
     vec![
@@ -150,7 +152,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let heartbeat = tokio::spawn(heartbeat(Arc::new(store.clone())));
     let (media_key, media_secret) = media_credentials(&store, config).await?;
     let media = media::start(config, platform.clone(), &media_key, &media_secret)?;
-    let media_udp = media.udp_addr;
+    let (media_udp, media_counters) = (media.udp_addrs, media.counters.clone());
     let metrics = vroom_api::metrics::HttpMetrics::with_external(media_metrics(&media.counters));
     let router = vroom_api::router(vroom_api::app_state_with_metrics(platform.clone(), metrics)).merge(media.router);
     let deliverer = vroom_webhooks::Deliverer::new(
@@ -179,5 +181,5 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         store_handle.close().await;
         served
     });
-    Ok(RunningServer { addr, urls, platform, media_udp, shutdown: Some(tx), task })
+    Ok(RunningServer { addr, urls, platform, media_udp, media_counters, shutdown: Some(tx), task })
 }

@@ -67,7 +67,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let mut server = vroom::start(&config).await?;
     let base = server.urls.http.clone();
-    tracing::info!(addr = %server.addr, public_url = %base, media_url = %server.urls.media, media_udp = %server.media_udp, data_dir = %config.data_dir.display(), "vroom is serving");
+    // Worker i listens on the first port + i: the firewall must let all of them through.
+    let media_udp = server.media_udp.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    tracing::info!(addr = %server.addr, public_url = %base, media_url = %server.urls.media, media_udp = %media_udp, media_workers = server.media_udp.len(), data_dir = %config.data_dir.display(), "vroom is serving");
     if config.dev {
         let app = server.platform.ensure_dev_app().await?;
         // A server must not die because whoever started it stopped reading its stdout, so
@@ -77,6 +79,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
              \x20 server API:  {base}/v2/apps/me   (HTTP Basic devkey:devsecret, app id {})\n\
              \x20 member API:  {base}/v2/members/me\n\
              \x20 media URL:   {}\n\
+             \x20 media UDP:   {media_udp}   (one port per media worker; clients must reach all)\n\
              \x20 API docs:    {base}/open-api/swagger-ui/\n\
              \x20 try:         curl -u devkey:devsecret {base}/v2/apps/me\n",
             app.id, server.urls.media

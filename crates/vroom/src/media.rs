@@ -17,24 +17,27 @@ use vroom_signal::{RoomGate, RoomRefusal, SignalState, TokenVerifier};
 
 use crate::config::{self, ServeConfig};
 
-/// The started media server: its signalling routes and announced UDP address.
+/// The started media server: its signalling routes, and per worker its announced UDP
+/// address and packet counters.
 pub struct Media {
     pub router: axum::Router,
-    pub udp_addr: SocketAddr,
-    pub counters: Arc<vroom_media::MediaCounters>,
+    pub udp_addrs: Vec<SocketAddr>,
+    pub counters: Vec<Arc<vroom_media::MediaCounters>>,
 }
 
-/// Binds the media UDP port, starts the worker, connects it with the platform both ways
-/// and builds the signalling routes. Must run inside the Tokio runtime.
+/// Binds the media UDP ports, starts the workers, connects them with the platform both
+/// ways and builds the signalling routes. Must run inside the Tokio runtime.
 pub fn start(config: &ServeConfig, platform: Arc<Platform>, api_key: &str, api_secret: &str) -> anyhow::Result<Media> {
     let node_ip = config.node_ip.unwrap_or_else(config::detect_node_ip);
     let any: IpAddr = if node_ip.is_ipv4() { [0, 0, 0, 0].into() } else { [0u16; 8].into() };
     let bind = SocketAddr::new(any, config.udp_port);
-    let media = vroom_media::start_worker(vroom_media::WorkerConfig { bind, node_ip })
-        .with_context(|| format!("binding the media UDP port {bind}"))?;
-    let udp_addr = media.udp_addr();
-    let counters = media.counters();
-    // Installed before the signalling routes exist, so no join can go unreported.
+    let workers = config.media_workers;
+    let media = vroom_media::start_workers(vroom_media::WorkerConfig { bind, node_ip, workers })
+        .with_context(|| format!("starting {workers} media workers on UDP from {bind}"))?;
+    let (udp_addrs, counters) = (media.udp_addrs(), media.counters());
+    // Installed before the signalling routes exist, so no join can go unreported. Every
+    // worker reports into this one channel; a room's reports all come from its worker, so
+    // they stay in order.
     let (reports, presence) = mpsc::unbounded_channel();
     media.report_presence(reports).context("media worker stopped")?;
     tokio::spawn(report_presence(platform.clone(), presence));
@@ -43,9 +46,9 @@ pub fn start(config: &ServeConfig, platform: Arc<Platform>, api_key: &str, api_s
         verifier: TokenVerifier::new(api_key, api_secret),
         media,
         gate: Arc::new(PlatformGate(platform)),
-        node_id: udp_addr.to_string(),
+        node_id: udp_addrs[0].to_string(),
     };
-    Ok(Media { router: vroom_signal::router(state), udp_addr, counters })
+    Ok(Media { router: vroom_signal::router(state), udp_addrs, counters })
 }
 
 /// Rooms are vroom video rooms, by uuid, that are neither ended nor cancelled; participants

@@ -115,6 +115,7 @@ fn serve_dev_prints_credentials_and_stops_on_sigterm() {
         .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
         .arg("--data-dir")
         .arg(dir.path())
+        .env("VROOM_MEDIA_WORKERS", "3")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -135,6 +136,10 @@ fn serve_dev_prints_credentials_and_stops_on_sigterm() {
         .map(|w| w.trim_end_matches("/v2/apps/me").to_owned())
         .expect("server API URL printed");
     assert!(banner.contains(&format!("{base}/open-api/swagger-ui/")), "{banner}");
+    // Three media workers (from the environment) on the default UDP port and the next two.
+    let udp = banner.lines().find(|l| l.contains("media UDP:")).unwrap_or_else(|| panic!("{banner}"));
+    let addrs = udp.split_whitespace().filter_map(|w| w.trim_end_matches(',').parse::<std::net::SocketAddr>().ok());
+    assert_eq!(addrs.map(|a| a.port()).collect::<Vec<_>>(), [7882, 7883, 7884], "{banner}");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     assert_eq!(rt.block_on(app_status(&base, "devkey", "devsecret")), 200);
@@ -172,4 +177,7 @@ fn bad_configuration_is_a_clear_error() {
     let (ok, _, err) = vroom(dir.path(), &["--config", cfg.to_str().unwrap(), "serve"]);
     assert!(!ok);
     assert!(err.contains("bogus_key"), "{err}");
+    let (ok, _, err) = vroom(dir.path(), &["serve", "--media-workers", "0"]);
+    assert!(!ok);
+    assert!(err.contains("media_workers must be at least 1"), "{err}");
 }

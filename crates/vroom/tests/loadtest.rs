@@ -1,16 +1,19 @@
 //! `vroom loadtest` against a vroom server in this process: a short run with a few
 //! participants must deliver media to every subscriber with little loss, and its JSON
-//! must agree with the server's own `/metrics` counters; a bad token must fail the run
-//! with the server's reason. Run inside a loopback-only network namespace
-//! (`scripts/test.sh`); everything is bounded in time.
+//! must agree with the server's own `/metrics` counters; rooms on different media workers
+//! must each get their media through their own worker; a bad token must fail the run with
+//! the server's reason. Run inside a loopback-only network namespace (`scripts/test.sh`);
+//! everything is bounded in time.
 
 mod common;
 
 use std::process::Command;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use common::{MEDIA_KEY, TestServer};
-use serde_json::Value;
+use serde_json::{Value, json};
+use vroom::ServeConfig;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vroom");
 
@@ -43,6 +46,30 @@ async fn loadtest(args: Vec<String>) -> (i32, String, String) {
     )
 }
 
+/// Runs `vroom loadtest` with the app's credentials and these arguments; its JSON report,
+/// after checking that the run succeeded.
+async fn loadtest_report(server: &TestServer, args: &[&str]) -> Value {
+    let app = format!("{}:{}", server.app.key, server.app.secret);
+    let mut all = vec!["--url".to_owned(), server.ws_url(), "--vroom-app".into(), app, "--json".into()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    let (code, stdout, stderr) = loadtest(all).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+/// Every participant of the report received media, with less than 1 % lost.
+fn assert_everyone_received(report: &Value, joined: usize) {
+    assert_eq!(report["joined"], joined, "{report:#}");
+    assert_eq!(report["failed"], 0);
+    for p in report["participants"].as_array().unwrap() {
+        let packets = p["packets"].as_u64().unwrap();
+        let (lost, expected) = (p["lost"].as_u64().unwrap(), p["expected"].as_u64().unwrap());
+        assert!(packets > 50, "{p}");
+        assert!(lost * 100 < expected, "more than 1 % lost: {p}");
+    }
+    assert!(report["total"]["loss_percent"].as_f64().unwrap() < 1.0);
+}
+
 /// A counter's value from the Prometheus text.
 async fn metric(base: &str, name: &str) -> u64 {
     let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
@@ -61,10 +88,6 @@ async fn a_short_run_delivers_to_every_subscriber_and_matches_the_server_counter
     let received = "vroom_media_rtp_received_packets_total";
     let (sent_before, received_before) = (metric(&server.base, sent).await, metric(&server.base, received).await);
     let args = [
-        "--url",
-        &server.ws_url(),
-        "--vroom-app",
-        &format!("{}:{}", server.app.key, server.app.secret),
         "--video-publishers",
         "1",
         "--audio-publishers",
@@ -76,27 +99,16 @@ async fn a_short_run_delivers_to_every_subscriber_and_matches_the_server_counter
         "3s",
         "--join-rate",
         "20",
-        "--json",
     ];
-    let (code, stdout, stderr) = loadtest(args.iter().map(|s| s.to_string()).collect()).await;
-    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"));
-    assert_eq!(report["joined"], 5, "{report:#}");
-    assert_eq!(report["failed"], 0);
+    let report = loadtest_report(&server, &args).await;
 
     // Every participant receives: publisher 0 gets publisher 1's audio, publisher 1 gets
     // publisher 0's audio and video, each subscriber gets all three tracks.
+    assert_everyone_received(&report, 5);
     let participants = report["participants"].as_array().unwrap();
     assert_eq!(participants.len(), 5);
-    for p in participants {
-        let packets = p["packets"].as_u64().unwrap();
-        let (lost, expected) = (p["lost"].as_u64().unwrap(), p["expected"].as_u64().unwrap());
-        assert!(packets > 50, "{p}");
-        assert!(lost * 100 < expected, "more than 1 % lost: {p}");
-    }
     let tracks: u64 = participants.iter().map(|p| p["tracks"].as_u64().unwrap()).sum();
     assert_eq!(tracks, 1 + 2 + 3 * 3, "{report:#}");
-    assert!(report["total"]["loss_percent"].as_f64().unwrap() < 1.0);
     assert!(report["video"]["latency_samples"].as_u64().unwrap() > 0);
     assert!(report["audio"]["latency_p50_ms"].as_f64().is_some());
 
@@ -110,6 +122,47 @@ async fn a_short_run_delivers_to_every_subscriber_and_matches_the_server_counter
     let close = |a: u64, b: u64| (a as f64 - b as f64).abs() <= 0.02 * b as f64 + 20.0;
     assert!(close(counted, server_sent), "subscribers counted {counted}, server sent {server_sent}");
     assert!(close(published, server_received), "publishers sent {published}, server received {server_received}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rooms_on_different_media_workers_each_forward_through_their_own() {
+    let server = TestServer::start_with(|c| ServeConfig { media_workers: 2, ..c }).await;
+    let (udp, counters) = (&server.running().media_udp, &server.running().media_counters);
+    assert_eq!(counters.len(), 2);
+    assert_ne!(udp[0].port(), udp[1].port(), "one UDP port per worker: {udp:?}");
+    // Video rooms until one lives on each worker (a room's worker follows from its uuid,
+    // its name in the media server).
+    let api = server.server_api();
+    api.post("/members", json!({"appUserId": "owner", "appUserName": "Owner"})).await.expect(201);
+    let mut rooms: [Option<i64>; 2] = [None, None];
+    for _ in 0..64 {
+        let room = api.post("/video-rooms", json!({"title": "workers", "appUserId": "owner"})).await.expect(201);
+        let worker = vroom_media::room_worker(room["uuid"].as_str().unwrap(), 2);
+        rooms[worker].get_or_insert(room["id"].as_i64().unwrap());
+        if rooms.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    let rooms = rooms.map(|r| r.expect("a room on each worker").to_string());
+    let before: Vec<u64> = counters.iter().map(|c| c.rtp_sent.load(Relaxed)).collect();
+    let scraped_before = metric(&server.base, "vroom_media_rtp_sent_packets_total").await;
+
+    let args = ["--rooms", "2", "--room", &rooms[0], "--room", &rooms[1]];
+    let per_room = ["--video-publishers", "1", "--audio-publishers", "2", "--subscribers", "1"];
+    let timing = ["--duration", "2s", "--join-rate", "20"];
+    let report = loadtest_report(&server, &[&args[..], &per_room, &timing].concat()).await;
+    assert_everyone_received(&report, 6);
+
+    // Both workers forwarded, about equally (the rooms are alike).
+    let sent: Vec<u64> = counters.iter().zip(&before).map(|(c, b)| c.rtp_sent.load(Relaxed) - b).collect();
+    assert!(sent.iter().all(|&s| s > 100), "RTP sent per worker: {sent:?}");
+    assert!(sent[0].abs_diff(sent[1]) * 4 < sent[0] + sent[1], "RTP sent per worker: {sent:?}");
+    assert!(counters.iter().all(|c| c.rtp_received.load(Relaxed) > 100 && c.datagrams_received.load(Relaxed) > 100));
+    // `/metrics` shows the sum over the workers.
+    let scraped = metric(&server.base, "vroom_media_rtp_sent_packets_total").await - scraped_before;
+    let total: u64 = counters.iter().zip(&before).map(|(c, b)| c.rtp_sent.load(Relaxed) - b).sum();
+    assert!(scraped.abs_diff(total) <= total / 50, "/metrics {scraped}, workers {sent:?} then {total}");
     server.stop().await;
 }
 
