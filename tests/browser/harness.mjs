@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -53,17 +52,6 @@ export function freeTcpPort() {
   });
 }
 
-function freeUdpPort() {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export async function until(what, fn, timeoutMs = STEP_TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -91,13 +79,14 @@ export class Harness {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `vroom-${this.name}-data-`));
     const userDir = await mkdtemp(path.join(os.tmpdir(), `vroom-${this.name}-chromium-`));
     this.tempDirs.push(dataDir, userDir);
-    const [httpPort, udpPort] = [await freeTcpPort(), await freeUdpPort()];
+    const httpPort = await freeTcpPort();
     this.base = `http://127.0.0.1:${httpPort}`;
     const log = createWriteStream(path.join(OUT_DIR, `vroom-${this.name}.log`));
     this.vroom = spawn(
       VROOM_BIN,
       ['serve', '--dev', '--data-dir', dataDir, '--bind', `127.0.0.1:${httpPort}`, '--node-ip', '127.0.0.1',
-        '--udp-port', String(udpPort), '--log', 'info,vroom_media=debug,vroom_signal=debug'],
+        // Port 0: each media worker binds a free port and announces it.
+        '--udp-port', '0', '--log', 'info,vroom_media=debug,vroom_signal=debug'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.vroom.stdout.pipe(log);

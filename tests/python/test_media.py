@@ -29,8 +29,8 @@ WIDTH, HEIGHT = 640, 360
 NODE_IP = os.environ.get("VROOM_TEST_NODE_IP", "127.0.0.1")
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -53,10 +53,9 @@ def call(base, method, path, body=None, basic=None, bearer=None):
 def vroom():
     data_dir = tempfile.mkdtemp(prefix="vroom-py-")
     http_port = free_port()
-    udp_port = free_port(socket.SOCK_DGRAM)
     proc = subprocess.Popen(
         [VROOM_BIN, "serve", "--dev", "--bind", f"127.0.0.1:{http_port}", "--data-dir", data_dir,
-         "--node-ip", NODE_IP, "--udp-port", str(udp_port), "--log", "warn"],
+         "--node-ip", NODE_IP, "--udp-port", "0", "--log", "warn"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{http_port}"
     deadline = time.time() + 30
