@@ -269,6 +269,7 @@ pub fn start_workers(config: WorkerConfig) -> std::io::Result<MediaHandle> {
         let addr = SocketAddr::new(config.bind.ip(), port);
         let socket =
             UdpSocket::bind(addr).map_err(|e| std::io::Error::new(e.kind(), format!("binding {addr}: {e}")))?;
+        size_buffers(&socket);
         sockets.push(socket);
     }
     let mut workers = Vec::with_capacity(config.workers);
@@ -285,6 +286,28 @@ pub fn start_workers(config: WorkerConfig) -> std::io::Result<MediaHandle> {
         workers.push(Worker { commands: tx, udp_addr: host, counters });
     }
     Ok(MediaHandle { workers: workers.into(), next_key: Arc::new(AtomicU64::new(1)) })
+}
+
+/// Socket buffer asked for: a keyframe burst from a publisher arriving together with a few
+/// hundred subscribers' RTCP overflows the kernel's default (about 200 kB) on a busy worker,
+/// and every datagram lost there is lost for all of that publisher's subscribers.
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// Enlarges the socket's buffers; the kernel caps them at `net.core.rmem_max` /
+/// `wmem_max`, which is worth raising on a media server (the log says so).
+fn size_buffers(socket: &UdpSocket) {
+    let socket = socket2::SockRef::from(socket);
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    // Linux reports twice the usable size (it counts its bookkeeping).
+    let got = socket.recv_buffer_size().unwrap_or(0) / 2;
+    if got < SOCKET_BUFFER / 2 {
+        warn!(
+            bytes = got,
+            wanted = SOCKET_BUFFER,
+            "small UDP receive buffer: raise net.core.rmem_max to avoid packet loss under load"
+        );
+    }
 }
 
 struct SocketSink<'a> {
