@@ -9,7 +9,9 @@
 //! ## Shape
 //!
 //! - [`state`]: rooms and who publishes/subscribes what, as plain state transitions.
-//! - [`layer`], [`data`]: per-frame simulcast decisions and data-packet routing, pure.
+//! - [`layer`], [`forward`], [`rewrite`], [`congestion`], [`data`]: simulcast layer
+//!   choice, per-subscriber fan-out and RTP rewriting, loss-driven layer caps and data-packet
+//!   routing, all pure.
 //! - [`sfu::Sfu`]: the sans-IO core of one worker. Inputs: commands, datagrams (with
 //!   their arrival [`std::time::Instant`]) and timeouts. Outputs: datagrams and events,
 //!   through a [`sfu::Sink`]. No sockets, threads or clocks inside, so tests drive it
