@@ -232,15 +232,19 @@ async function joinInPage(page, { lkUrl, url, token }) {
   );
 }
 
-/** Sum of inbound-rtp counters over the page's subscribed tracks. */
+/** Sum of inbound-rtp counters over the page's subscribed tracks, and the video codecs received. */
 export function inboundStats(page) {
   return page.evaluate(async () => {
-    const out = { framesDecoded: 0, audioPackets: 0 };
+    const out = { framesDecoded: 0, audioPackets: 0, videoCodecs: [] };
     for (const { track } of window.t.subscribed) {
       const stats = await track.receiver.getStats();
       stats.forEach((s) => {
         if (s.type !== 'inbound-rtp') return;
-        if (s.kind === 'video') out.framesDecoded += s.framesDecoded ?? 0;
+        if (s.kind === 'video') {
+          out.framesDecoded += s.framesDecoded ?? 0;
+          const codec = stats.get(s.codecId)?.mimeType;
+          if (codec && !out.videoCodecs.includes(codec)) out.videoCodecs.push(codec);
+        }
         if (s.kind === 'audio') out.audioPackets += s.packetsReceived ?? 0;
       });
     }

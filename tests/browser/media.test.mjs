@@ -8,9 +8,10 @@
 //   2. lets each see the other's ParticipantConnected: livekit-client fires it only for
 //      participants that join after the local one, so alice joins, bob joins, alice leaves
 //      (bob must see ParticipantDisconnected within 2 s) and joins again;
-//   3. lets both publish the fake camera and microphone and asserts, on both pages:
-//      TrackSubscribed for the other's audio and video, inbound-rtp video `framesDecoded` and
-//      audio `packetsReceived` growing, a reliable data packet from the other with its
+//   3. lets both publish the fake camera and microphone (alice's video in VP8, bob's in H.264
+//      via `videoCodec: 'h264'`) and asserts, on both pages: TrackSubscribed for the other's
+//      audio and video, inbound-rtp video `framesDecoded` (in the other's codec) and audio
+//      `packetsReceived` growing, a reliable data packet from the other with its
 //      payload, topic and identity, and the other's name and metadata, which must parse as
 //      the member JSON the member API gives for that member;
 //   4. lets bob disconnect: alice must see ParticipantDisconnected within 2 s of the call;
@@ -129,18 +130,19 @@ describe('media between two publishing livekit-client browsers', () => {
         await until('bob sees alice connect', () => pageB.evaluate(() => window.t.connected.length > 0));
         assert.deepEqual(await pageB.evaluate(() => window.t.connected), [ids.alice]);
 
+        // alice publishes VP8 (the default), bob H.264: each codec is forwarded one way.
+        const sides = [
+          { page: pageA, me: 'alice', other: 'bob', codec: 'vp8' },
+          { page: pageB, me: 'bob', other: 'alice', codec: 'h264' },
+        ];
         await Promise.all(
-          [pageA, pageB].map((p) =>
-            p.evaluate(async () => {
-              await window.t.room.localParticipant.setCameraEnabled(true);
+          sides.map(({ page, codec }) =>
+            page.evaluate(async (videoCodec) => {
+              await window.t.room.localParticipant.setCameraEnabled(true, undefined, { videoCodec });
               await window.t.room.localParticipant.setMicrophoneEnabled(true);
-            }),
+            }, codec),
           ),
         );
-        const sides = [
-          { page: pageA, me: 'alice', other: 'bob' },
-          { page: pageB, me: 'bob', other: 'alice' },
-        ];
         for (const { page, me, other } of sides) {
           const kinds = await until(`${me} subscribing to ${other}'s audio and video`, () =>
             page.evaluate(() => {
@@ -168,6 +170,10 @@ describe('media between two publishing livekit-client browsers', () => {
             15_000,
           );
           console.log(`[${version}] ${me} inbound: ${JSON.stringify(first[i])} → ${JSON.stringify(later)}`);
+        }
+        for (const { page, me, other } of sides) {
+          const sent = sides.find((s) => s.me === other).codec === 'h264' ? 'video/H264' : 'video/VP8';
+          assert.deepEqual((await inboundStats(page)).videoCodecs, [sent], `${me} decodes ${other}'s ${sent}`);
         }
 
         // One reliable data packet each way: no resend, it must arrive once.

@@ -69,11 +69,23 @@ pub struct Fanout<T> {
     /// Sees every frame, so a new outlet knows which layers are being sent.
     probe: LayerSelector,
     outlets: Vec<Outlet<T>>,
+    /// Simulcast rids, lowest first (empty: one layer), and the newest RTP timestamp seen on
+    /// each layer (for codecs whose packets do not mark a frame start).
+    rids: Vec<Rid>,
+    newest_timestamps: Vec<Option<u32>>,
 }
 
 impl<T: Copy + PartialEq> Fanout<T> {
     pub fn new(kind: TrackKind, rids: Vec<Rid>) -> Self {
-        Self { kind, muted: false, probe: LayerSelector::new(rids), outlets: Vec::new() }
+        let newest_timestamps = vec![None; rids.len().max(1)];
+        Self {
+            kind,
+            muted: false,
+            probe: LayerSelector::new(rids.clone()),
+            outlets: Vec::new(),
+            rids,
+            newest_timestamps,
+        }
     }
 
     pub fn outlets(&self) -> &[Outlet<T>] {
@@ -114,6 +126,21 @@ impl<T: Copy + PartialEq> Fanout<T> {
             outlet.settings = settings;
             outlet.apply_caps();
         }
+    }
+
+    /// Whether a packet of layer `rid` with this RTP timestamp begins a frame: its timestamp
+    /// is newer than any seen on the layer (a reordered packet of an older frame is not).
+    pub fn starts_frame(&mut self, rid: Option<Rid>, timestamp: u32) -> bool {
+        let index = match rid {
+            Some(r) => self.rids.iter().position(|x| *x == r),
+            None => Some(0),
+        };
+        let Some(newest) = index.and_then(|i| self.newest_timestamps.get_mut(i)) else { return false };
+        let newer = newest.is_none_or(|n| (timestamp.wrapping_sub(n) as i32) > 0);
+        if newer {
+            *newest = Some(timestamp);
+        }
+        newer
     }
 
     /// Caps what `target` gets at what its link takes; the switch happens at a keyframe.
@@ -312,5 +339,21 @@ mod tests {
         assert_eq!(frame(&mut fanout, ms(t0, 101), Some(h), true), [1]);
         fanout.set_link_cap(2, Quality::High);
         assert_eq!(frame(&mut fanout, ms(t0, 133), Some(f), true), [2], "lifted: up at f's keyframe");
+    }
+
+    #[test]
+    fn a_newer_timestamp_starts_a_frame_and_reordered_packets_do_not() {
+        let (q, h) = (Rid::from("q"), Rid::from("h"));
+        let mut f: Fanout<u8> = Fanout::new(TrackKind::Video, vec![q, h]);
+        assert!(f.starts_frame(Some(q), 1_000));
+        assert!(!f.starts_frame(Some(q), 1_000), "same frame");
+        assert!(f.starts_frame(Some(h), 1_000), "layers are tracked apart");
+        assert!(f.starts_frame(Some(q), 4_000));
+        assert!(!f.starts_frame(Some(q), 1_000), "a late packet of the previous frame");
+        assert!(!f.starts_frame(Some(q), 2_000_u32.wrapping_sub(5_000)), "older across the wrap");
+        assert!(!f.starts_frame(Some(Rid::from("x")), 9_000), "unknown layer");
+        let mut wrap: Fanout<u8> = Fanout::new(TrackKind::Video, vec![]);
+        assert!(wrap.starts_frame(None, u32::MAX - 100));
+        assert!(wrap.starts_frame(None, 2_900), "newer across the wrap");
     }
 }

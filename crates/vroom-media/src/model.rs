@@ -60,6 +60,8 @@ pub struct AddTrack {
     /// The simulcast layers the client announced (video), for choosing a layer from the
     /// dimensions a subscriber asks for.
     pub layers: Vec<LayerSpec>,
+    /// The video codec the client wants to publish with (lowercase, e.g. `h264`), if any.
+    pub preferred_codec: Option<String>,
 }
 
 /// A simulcast quality (LiveKit's `VideoQuality`): rid `q`, `h`, `f`.

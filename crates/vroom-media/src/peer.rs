@@ -14,7 +14,7 @@ use crate::data::DataKind;
 use crate::model::TrackKind;
 
 /// A peer connection: ICE-lite (the server has a reachable address, the browser does the
-/// checks), one host candidate (the worker's UDP address), Opus and VP8 only (the codecs
+/// checks), one host candidate (the worker's UDP address), Opus, VP8 and H.264 (the codecs
 /// advertised in `JoinResponse.enabled_publish_codecs`).
 pub fn new_rtc(now: Instant, host: std::net::SocketAddr) -> Result<Rtc, str0m::RtcError> {
     // Stats feed connection quality (loss and RTT as the server sees them).
@@ -25,6 +25,7 @@ pub fn new_rtc(now: Instant, host: std::net::SocketAddr) -> Result<Rtc, str0m::R
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)
+        .enable_h264(true)
         .set_stats_interval(Some(STATS_INTERVAL))
         .build(now);
     let candidate = Candidate::host(host, "udp").map_err(str0m::RtcError::Ice)?;

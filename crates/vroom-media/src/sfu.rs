@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelData, ChannelId};
-use str0m::format::PayloadParams;
+use str0m::format::{Codec, PayloadParams, detect_h264_keyframe, detect_h264_nalu};
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
@@ -22,6 +22,7 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
 use crate::activity::{self, Speakers};
+use crate::codec_preference;
 use crate::congestion::LossControl;
 use crate::data::{self, DataKind};
 use crate::forward::Fanout;
@@ -298,11 +299,36 @@ impl Sfu {
                 return;
             }
         };
-        match peer.rtc.sdp_api().accept_offer(offer) {
-            Ok(answer) => sink.event(key, MediaEvent::PublisherAnswer { sdp: answer.to_sdp_string(), id }),
-            Err(e) => warn!(?key, error = %e, "publisher offer refused"),
-        }
+        let answer = match peer.rtc.sdp_api().accept_offer(offer) {
+            Ok(answer) => Some(answer.to_sdp_string()),
+            Err(e) => {
+                warn!(?key, error = %e, "publisher offer refused");
+                None
+            }
+        };
         drive(peer_id, peer, &mut self.events, sink);
+        if let Some(answer) = answer {
+            let answer = self.honour_codec_preferences(key, sdp, answer);
+            sink.event(key, MediaEvent::PublisherAnswer { sdp: answer, id });
+        }
+    }
+
+    /// Puts H.264 first in the answer's sections of tracks published with `videoCodec:
+    /// 'h264'` ([`codec_preference`]): the browser sends the answer's first codec.
+    fn honour_codec_preferences(&self, key: ParticipantKey, offer: &str, answer: String) -> String {
+        let Some(participant) = self.rooms.participant(key) else { return answer };
+        let wants_h264 = |track: &str| {
+            participant.publications.iter().any(|p| p.cid == track && p.preferred_codec.as_deref() == Some("h264"))
+        };
+        let mids: Vec<String> = codec_preference::section_tracks(offer)
+            .into_iter()
+            .filter(|(_, track)| wants_h264(track))
+            .map(|(mid, _)| mid)
+            .collect();
+        if mids.is_empty() {
+            return answer;
+        }
+        codec_preference::prefer_codec(&answer, &mids, "H264")
     }
 
     fn subscriber_answer(&mut self, key: ParticipantKey, sdp: &str, sink: &mut impl Sink) {
@@ -754,9 +780,10 @@ impl Sfu {
         sink: &mut impl Sink,
     ) {
         let msid_track = self.peers.get(&id).and_then(|p| p.rtc.media(mid)).map(|m| m.track_id().to_owned());
-        let mime = match kind {
-            MediaKind::Audio => "audio/opus",
-            MediaKind::Video => "video/VP8",
+        let mime = match (kind, self.peers.get(&id)) {
+            (MediaKind::Video, Some(peer)) => video_mime(&peer.rtc, mid),
+            (MediaKind::Video, None) => "video/VP8",
+            (MediaKind::Audio, _) => "audio/opus",
         };
         let track_kind = track_kind(kind);
         let Some((sid, subscribers)) =
@@ -828,13 +855,20 @@ impl Sfu {
         {
             self.speakers.observe(owner, level);
         }
-        let (vp8, frame_start, keyframe) = match forward.kind {
-            TrackKind::Audio => (None, true, false),
-            TrackKind::Video => match Vp8Descriptor::parse(&packet.payload) {
+        let (vp8, frame_start, keyframe) = match (forward.kind, source.params.spec().codec) {
+            (TrackKind::Audio, _) => (None, true, false),
+            (TrackKind::Video, Codec::Vp8) => match Vp8Descriptor::parse(&packet.payload) {
                 Ok(d) => (Some(d), vp8_starts_frame(&packet.payload), d.starts_keyframe(&packet.payload)),
                 // Not VP8 we understand (or padding): nothing a decoder could use.
                 Err(_) => return,
             },
+            // H.264 marks no frame start: the first packet with a newer timestamp is one.
+            (TrackKind::Video, Codec::H264) => {
+                let start = forward.starts_frame(source.rid, header.timestamp);
+                (None, start, start && h264_starts_keyframe(&packet.payload))
+            }
+            // Nothing else is negotiated (see `peer::new_rtc`).
+            (TrackKind::Video, _) => return,
         };
         let ids = vp8.map_or_else(Vp8Ids::default, |d| Vp8Ids {
             picture_id: d.picture_id(),
@@ -967,6 +1001,28 @@ impl Source {
         let stream = api.stream_rx(&packet.header.ssrc)?;
         Some(Self { mid: stream.mid(), rid: stream.rid(), params })
     }
+}
+
+/// Whether an H.264 packet begins a keyframe: browsers send the sequence parameter set
+/// (NAL type 7) first, then the IDR slice (type 5).
+fn h264_starts_keyframe(payload: &[u8]) -> bool {
+    detect_h264_nalu(payload, 7) || detect_h264_keyframe(payload)
+}
+
+/// The video codec a publisher's section sends: the first one of the client's that we
+/// support (clients list their preference first).
+fn video_mime(rtc: &Rtc, mid: Mid) -> &'static str {
+    let Some(media) = rtc.media(mid) else { return "video/VP8" };
+    media
+        .remote_pts()
+        .iter()
+        .filter_map(|pt| rtc.codec_config().find(|p| p.pt() == *pt))
+        .find_map(|p| match p.spec().codec {
+            Codec::H264 => Some("video/H264"),
+            Codec::Vp8 => Some("video/VP8"),
+            _ => None,
+        })
+        .unwrap_or("video/VP8")
 }
 
 /// Whether a VP8 packet carries the beginning of a frame (RFC 7741: S bit, partition 0).
@@ -1335,6 +1391,7 @@ mod tests {
                 muted: false,
                 stream: String::new(),
                 layers: Vec::new(),
+                preferred_codec: None,
             };
             sfu.command(t0, self.key, Command::AddTrack(add), sink);
             let sid = sink

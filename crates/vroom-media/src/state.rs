@@ -26,6 +26,8 @@ pub struct Publication {
     pub stream: String,
     /// Announced simulcast layers (video), lowest first.
     pub layers: Vec<LayerSpec>,
+    /// The video codec the client asked to publish with (lowercase), if any.
+    pub preferred_codec: Option<String>,
     /// Set when the publisher's offer carried this track.
     pub media: Option<PublishedMedia>,
 }
@@ -331,6 +333,7 @@ impl Rooms {
             height: track.height,
             stream: track.stream,
             layers: track.layers,
+            preferred_codec: track.preferred_codec,
             media: None,
         };
         let view = publication.view();
@@ -628,6 +631,7 @@ mod tests {
             muted: false,
             stream: String::new(),
             layers: Vec::new(),
+            preferred_codec: None,
         }
     }
 

@@ -12,7 +12,10 @@ pub const PING_INTERVAL_SECS: i32 = 5;
 pub const PING_TIMEOUT_SECS: i32 = 15;
 
 fn codecs() -> Vec<lk::Codec> {
-    ["audio/opus", "video/VP8"].iter().map(|m| lk::Codec { mime: (*m).into(), fmtp_line: String::new() }).collect()
+    ["audio/opus", "video/VP8", "video/H264"]
+        .iter()
+        .map(|m| lk::Codec { mime: (*m).into(), fmtp_line: String::new() })
+        .collect()
 }
 
 pub fn join_response(info: &JoinInfo, node_id: &str) -> lk::JoinResponse {

@@ -122,6 +122,12 @@ pub fn handle_request(bytes: &[u8]) -> Result<Action, CloseReason> {
                         Some(LayerSpec { quality, width: l.width, height: l.height })
                     })
                     .collect(),
+                // Only codecs the media server negotiates are worth remembering.
+                preferred_codec: t
+                    .simulcast_codecs
+                    .first()
+                    .map(|c| c.codec.to_ascii_lowercase())
+                    .filter(|c| c == "h264" || c == "vp8"),
             }))
         }
         signal_request::Message::Mute(m) => Action::Media(Command::Mute { track_sid: m.sid, muted: m.muted }),
