@@ -11,6 +11,7 @@
 use std::time::Instant;
 
 use str0m::media::{Pt, Rid};
+use str0m::rtp::Ssrc;
 
 use crate::layer::LayerSelector;
 use crate::model::{Quality, TrackKind, TrackSettings};
@@ -25,6 +26,9 @@ pub struct Outlet<T> {
     pub rewriter: Rewriter,
     /// The subscriber's payload type for the track's codec, once looked up.
     pub payload_type: Option<Pt>,
+    /// The SSRC of the subscriber's sending stream, once looked up (a hash lookup instead
+    /// of a search by mid per packet).
+    pub tx_ssrc: Option<Ssrc>,
     /// The best quality the subscriber's link takes ([`crate::congestion`]).
     link_cap: Quality,
 }
@@ -105,6 +109,7 @@ impl<T: Copy + PartialEq> Fanout<T> {
             layers: self.probe.fresh_copy(),
             rewriter: Rewriter::new(clock_rate),
             payload_type: None,
+            tx_ssrc: None,
             link_cap,
         };
         outlet.apply_caps();

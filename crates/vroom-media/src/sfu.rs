@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelData, ChannelId};
 use str0m::format::{Codec, PayloadParams, detect_h264_keyframe, detect_h264_nalu};
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc, Vp8Descriptor};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
@@ -131,6 +131,9 @@ pub struct Sfu {
     next_quality_update: Option<Instant>,
     /// Subscriber peer → how good a layer its link takes, from the loss it reports.
     link_caps: HashMap<PeerId, LossControl>,
+    /// Where a publisher's packets belong, by (peer, SSRC, payload type): looked up in
+    /// str0m once, not per packet.
+    sources: HashMap<(PeerId, Ssrc, Pt), Source>,
 }
 
 impl Sfu {
@@ -155,6 +158,7 @@ impl Sfu {
             links: HashMap::new(),
             next_quality_update: None,
             link_caps: HashMap::new(),
+            sources: HashMap::new(),
         }
     }
 
@@ -485,6 +489,7 @@ impl Sfu {
             for id in gone_peers {
                 self.links.remove(&id);
                 self.link_caps.remove(&id);
+                self.sources.retain(|(peer, _, _), _| *peer != id);
             }
         }
         self.speakers.forget(key);
@@ -845,8 +850,16 @@ impl Sfu {
 
     /// Forwards one RTP packet of a publisher to every subscriber that gets it.
     fn forward(&mut self, pub_peer: PeerId, owner: ParticipantKey, packet: RtpPacket, sink: &mut impl Sink) {
-        let Some(peer) = self.peers.get_mut(&pub_peer) else { return };
-        let Some(source) = Source::of(&mut peer.rtc, &packet) else { return };
+        let cache_key = (pub_peer, packet.header.ssrc, packet.header.payload_type);
+        let source = match self.sources.get(&cache_key) {
+            Some(source) => *source,
+            None => {
+                let Some(peer) = self.peers.get_mut(&pub_peer) else { return };
+                let Some(source) = Source::of(&mut peer.rtc, &packet) else { return };
+                self.sources.insert(cache_key, source);
+                source
+            }
+        };
         let Some(forward) = self.forwards.get_mut(&(pub_peer, source.mid)) else { return };
         let header = &packet.header;
         if forward.kind == TrackKind::Audio
@@ -891,6 +904,14 @@ impl Sfu {
                     pt
                 }
             };
+            // The stream first: a packet that cannot be written must not take a sequence number.
+            let mut api = peer.rtc.direct_api();
+            let stream = match outlet.tx_ssrc {
+                Some(ssrc) => api.stream_tx(&ssrc),
+                None => api.stream_tx_by_mid(out_mid, None),
+            };
+            let Some(stream) = stream else { return };
+            outlet.tx_ssrc = Some(stream.ssrc());
             let Some(out) = outlet.rewriter.rewrite(now, incoming) else { return };
             let mut ext_vals = ExtensionValues::default();
             ext_vals.audio_level = header.ext_vals.audio_level;
@@ -905,8 +926,6 @@ impl Sfu {
             {
                 write = write.vp8_patch(patch);
             }
-            let mut api = peer.rtc.direct_api();
-            let Some(stream) = api.stream_tx_by_mid(out_mid, None) else { return };
             stream.write_rtp(write);
             drive(sub_peer, peer, events, sink);
         });
