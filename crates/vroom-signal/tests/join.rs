@@ -148,7 +148,7 @@ async fn join_response_offer_ping_and_updates() {
     assert_eq!((join.ping_interval, join.ping_timeout), (5, 15));
     assert_eq!(join.client_configuration.as_ref().unwrap().resume_connection, lk::ClientConfigSetting::Disabled as i32);
     let mimes: Vec<_> = join.enabled_publish_codecs.iter().map(|c| c.mime.as_str()).collect();
-    assert_eq!(mimes, ["audio/opus", "video/VP8"]);
+    assert_eq!(mimes, ["audio/opus", "video/VP8", "video/H264"]);
     assert!(join.other_participants.is_empty());
 
     // The server offers the subscriber connection right away, with its data channels.
