@@ -130,6 +130,20 @@ export class Harness {
     if (this.vroom?.exitCode === null) this.vroom.kill('SIGKILL');
   }
 
+  /**
+   * Ends the test file after `ms` whatever happens (killing vroom first), and kills vroom
+   * when the process exits.
+   */
+  armWatchdog(ms) {
+    const watchdog = setTimeout(() => {
+      console.error(`${this.name}.test: hard timeout after ${ms} ms, killing what it started`);
+      this.killNow();
+      process.exit(1);
+    }, ms);
+    watchdog.unref();
+    process.on('exit', () => this.killNow());
+  }
+
   /** An HTTP call to vroom; returns `{status, body}` (body parsed when JSON). */
   async call(method, urlPath, { basic, bearer, body } = {}) {
     const headers = { 'content-type': 'application/json' };
