@@ -72,19 +72,19 @@ pub struct ServeArgs {
     /// Server API requests per second per app, sustained (default 200; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_SERVER_RPS")]
     pub rate_limit_server_rps: Option<u32>,
-    /// Server API requests per app allowed at once above the sustained rate (default 1000; 0 = no limit).
+    /// Server API requests per app allowed in a burst, before the sustained rate applies (default 1000; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_SERVER_BURST")]
     pub rate_limit_server_burst: Option<u32>,
     /// Member API requests per second per member, sustained (default 20; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_MEMBER_RPS")]
     pub rate_limit_member_rps: Option<u32>,
-    /// Member API requests per member allowed at once above the sustained rate (default 50; 0 = no limit).
+    /// Member API requests per member allowed in a burst, before the sustained rate applies (default 50; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_MEMBER_BURST")]
     pub rate_limit_member_burst: Option<u32>,
     /// Failed authentications per second per client address, sustained (default 10; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_AUTH_FAILURE_RPS")]
     pub rate_limit_auth_failure_rps: Option<u32>,
-    /// Failed authentications per client address allowed at once (default 20; 0 = no limit).
+    /// Failed authentications per client address allowed in a burst, before the sustained rate applies (default 20; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_AUTH_FAILURE_BURST")]
     pub rate_limit_auth_failure_burst: Option<u32>,
 }
