@@ -16,6 +16,10 @@
 # one fixed-body tool still spreads logins uniformly over all members, at the same per-request
 # cost as scenario 1: a tool far cheaper than the server, which a Python driver would not be.
 #
+# Rate limits: the server runs with all three disabled (RATE_LIMIT_OFF below): one member at tens of
+# thousands of requests a second is exactly the runaway client the default limits stop, and the numbers
+# must measure the server, not the limiter, and stay comparable with runs from before the limits.
+#
 # Network rule: the server and the load tool run together in a network namespace of their own that
 # only has loopback (`unshare -n`); the script re-executes itself there with --inner. Everything is
 # bounded (durations, per-request timeouts) and the server is killed by PID on exit.
@@ -35,6 +39,8 @@ OHA="$ROOT/.bench-tools/bin/oha"
 SECTION_TITLE='## API (bench/api.sh)'
 API_KEY=devkey
 API_SECRET=devsecret
+# Per-app, per-member and failed-authentication limits off (0 disables a limit); see the header.
+RATE_LIMIT_OFF=(--rate-limit-server-rps 0 --rate-limit-member-rps 0 --rate-limit-auth-failure-rps 0)
 
 # Targets (what the table prints beside each result).
 TARGET_ME_RPS=10000
@@ -325,10 +331,11 @@ else
     # the caller asked for something else.
     export RUST_LOG=${RUST_LOG:-warn}
     export VROOM_LOG=${VROOM_LOG:-warn}
-    echo "==> starting $(show_cmd "$BIN" serve --dev --bind "127.0.0.1:$PORT" --data-dir "$DATA")"
-    "$BIN" serve --dev --bind "127.0.0.1:$PORT" --data-dir "$DATA" >"$TMP/server.log" 2>&1 &
+    serve=("$BIN" serve --dev --bind "127.0.0.1:$PORT" --data-dir "$DATA" "${RATE_LIMIT_OFF[@]}")
+    echo "==> starting $(show_cmd "${serve[@]}")"
+    "${serve[@]}" >"$TMP/server.log" 2>&1 &
     SERVER_PID=$!
-    COMMANDS+=("$(show_cmd "$BIN" serve --dev --bind "127.0.0.1:$PORT" --data-dir "$DATA")")
+    COMMANDS+=("$(show_cmd "${serve[@]}")")
     for i in $(seq 600); do # up to 60 s
         kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 30 "$TMP/server.log" >&2; die "server exited during start-up"; }
         curl -fsS -m 2 -o /dev/null "$BASE/healthz" 2>/dev/null && break
@@ -408,6 +415,8 @@ section="$TMP/section.md"
     echo "- Machine: $(nproc) CPUs (\`nproc\`), $cpu_model; kernel $(uname -srm)."
     echo "- Build: \`cargo build --release -p vroom\`; $(rustc --version 2>/dev/null || echo 'rustc ?'); load tool $OHA_DESC."
     echo "- Server and load tool share those CPUs, in a network namespace of their own with only loopback (\`unshare -n\`)."
+    echo "- Server: \`vroom serve --dev\` with its rate limits off"
+    echo "  (\`${RATE_LIMIT_OFF[*]}\`): the numbers measure the server, not its 429s."
     echo "- req/s counts 2xx answers only; latencies are oha's percentiles over all answers. Half-rate runs use"
     echo "  \`-q\` at half the max run's req/s with \`--latency-correction\` (measured from when each request was due)."
     echo "- CPU µs/req: the process's utime+stime from \`/proc\` across the run, divided by the requests answered."

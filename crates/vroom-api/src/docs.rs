@@ -5,7 +5,10 @@ use axum::Json;
 use axum::Router;
 use axum::routing::get;
 use serde::Serialize;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -44,6 +47,31 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Every operation of the server and member APIs may answer 429 (see `crate::ratelimit`):
+/// documented here once rather than on each of the dozens of handlers, so none is missed.
+struct TooManyRequests;
+
+impl Modify for TooManyRequests {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let response = ResponseBuilder::new()
+            .description("TOO_MANY_REQUESTS: a rate limit of the caller or of its address was exceeded")
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1))))
+                    .description(Some("seconds to wait before retrying"))
+                    .build(),
+            )
+            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+            .build();
+        for item in api.paths.paths.values_mut() {
+            for op in operations(item) {
+                op.responses.responses.insert("429".to_owned(), response.clone().into());
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -66,7 +94,7 @@ impl Modify for SecuritySchemes {
         webhooks_api::list_events, webhooks_api::list_deliveries, webhooks_api::redeliver,
     ),
     components(schemas(crate::error::ErrorBody)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &TooManyRequests),
     tags(
         (name = "server-api", description = "For the customer's backend: HTTP Basic apiKey:apiSecret"),
         (name = "member-api", description = "For client SDKs: Bearer member access token"),

@@ -11,6 +11,8 @@ use vroom_platform::model::{App, AppRef, Member};
 use vroom_platform::{ErrorCode, Platform};
 
 use crate::error::ApiError;
+use crate::metrics::LimitedApi;
+use crate::ratelimit;
 use crate::state::AppState;
 
 /// A JSON body. A missing body (no bytes) deserializes from `{}` so that endpoints whose
@@ -86,18 +88,24 @@ impl FromRequestParts<AppState> for AuthApp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let invalid = || ApiError::new(ErrorCode::InvalidAppCredentials, "expected HTTP Basic apiKey:apiSecret");
-        let header = authorization(parts).filter(|h| !h.is_empty()).ok_or_else(|| {
-            ApiError::new(ErrorCode::EmptyAppCredentials, "missing Authorization: Basic apiKey:apiSecret")
-        })?;
-        let (scheme, encoded) = header.split_once(' ').ok_or_else(invalid)?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(invalid());
-        }
-        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
-        let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
-        let (key, secret) = decoded.split_once(':').ok_or_else(invalid)?;
-        Ok(AuthApp(platform(state).authenticate_app(key, secret).await?))
+        let parts = &*parts;
+        let app = ratelimit::authenticate(state, ratelimit::client_ip(parts), LimitedApi::Server, async {
+            let invalid = || ApiError::new(ErrorCode::InvalidAppCredentials, "expected HTTP Basic apiKey:apiSecret");
+            let header = authorization(parts).filter(|h| !h.is_empty()).ok_or_else(|| {
+                ApiError::new(ErrorCode::EmptyAppCredentials, "missing Authorization: Basic apiKey:apiSecret")
+            })?;
+            let (scheme, encoded) = header.split_once(' ').ok_or_else(invalid)?;
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(invalid());
+            }
+            let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
+            let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
+            let (key, secret) = decoded.split_once(':').ok_or_else(invalid)?;
+            Ok(platform(state).authenticate_app(key, secret).await?)
+        })
+        .await?;
+        ratelimit::app_request(state, app.id)?;
+        Ok(AuthApp(app))
     }
 }
 
@@ -108,19 +116,27 @@ impl FromRequestParts<AppState> for AuthMember {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = authorization(parts)
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| ApiError::new(ErrorCode::EmptyAccessToken, "missing Authorization: Bearer <accessToken>"))?;
-        let token = match header.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-            _ => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidAccessToken,
-                    "expected Authorization: Bearer <accessToken>",
-                ));
-            }
-        };
-        Ok(AuthMember(platform(state).authenticate_member(token).await?))
+        let parts = &*parts;
+        let member = ratelimit::authenticate(state, ratelimit::client_ip(parts), LimitedApi::Member, async {
+            let header = authorization(parts).filter(|h| !h.is_empty()).ok_or_else(|| {
+                ApiError::new(ErrorCode::EmptyAccessToken, "missing Authorization: Bearer <accessToken>")
+            })?;
+            let token = match header.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                    token.trim()
+                }
+                _ => {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidAccessToken,
+                        "expected Authorization: Bearer <accessToken>",
+                    ));
+                }
+            };
+            Ok(platform(state).authenticate_member(token).await?)
+        })
+        .await?;
+        ratelimit::member_request(state, member.id)?;
+        Ok(AuthMember(member))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod member_api;
 pub mod metrics;
+pub mod ratelimit;
 pub mod server_api;
 pub mod state;
 pub mod webhooks_api;
@@ -32,13 +33,19 @@ pub use crate::state::AppState;
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// State with default rate limits.
 pub fn app_state(platform: Arc<Platform>) -> AppState {
-    AppState { platform, metrics: Arc::default() }
+    AppState { platform, metrics: Arc::default(), limits: Arc::default() }
 }
 
-/// [`app_state`] with metrics that also render counters kept outside this crate.
-pub fn app_state_with_metrics(platform: Arc<Platform>, metrics: metrics::HttpMetrics) -> AppState {
-    AppState { platform, metrics: Arc::new(metrics) }
+/// [`app_state`] with metrics that also render counters kept outside this crate, and the
+/// given rate limits.
+pub fn app_state_with(
+    platform: Arc<Platform>,
+    metrics: metrics::HttpMetrics,
+    limits: ratelimit::RateLimitConfig,
+) -> AppState {
+    AppState { platform, metrics: Arc::new(metrics), limits: Arc::new(ratelimit::RateLimits::new(limits)) }
 }
 
 /// The complete HTTP router (extra routers, such as signalling, are merged by the caller).

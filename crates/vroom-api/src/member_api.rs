@@ -14,6 +14,8 @@ use vroom_platform::{Actor, RoomKey};
 use crate::docs::PageOf;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthMember, JsonBody, Path, Query};
+use crate::metrics::LimitedApi;
+use crate::ratelimit::{self, ClientIp};
 use crate::server_api::PageQuery;
 use crate::server_api::VideoRoomListQuery;
 use crate::state::AppState;
@@ -131,9 +133,12 @@ async fn web_rtc_tokens(
 /// Exchanges a refresh token (single use) for a new access and refresh token.
 async fn refresh_token(
     State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<RefreshTokenInput>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(s.platform.refresh(&body.refresh_token).await?))
+    // A wrong refresh token is a failed authentication like a wrong access token.
+    let refreshed = async { Ok(s.platform.refresh(&body.refresh_token).await?) };
+    Ok(Json(ratelimit::authenticate(&s, ip, LimitedApi::Member, refreshed).await?))
 }
 
 #[utoipa::path(get, path = "/v2/members/me/video-rooms/{id}/sessions", tag = "member-api", params(("id" = i64, Path), PageQuery),

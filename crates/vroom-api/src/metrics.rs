@@ -25,10 +25,32 @@ struct RequestLabels {
     status: u16,
 }
 
+/// The API whose request was refused with 429 (label `api`: `server`, `member`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitedApi {
+    Server,
+    Member,
+}
+
+/// Which limit refused it (label `limit`): the caller's own (`caller`: the app or the
+/// member), or its address's failed authentications (`auth_failures`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitedBy {
+    Caller,
+    AuthFailures,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RateLimitedLabels {
+    api: &'static str,
+    limit: &'static str,
+}
+
 pub struct HttpMetrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    rate_limited: Family<RateLimitedLabels, Counter>,
 }
 
 impl Default for HttpMetrics {
@@ -40,7 +62,9 @@ impl Default for HttpMetrics {
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.0, 16)));
         registry.register("http_requests", "HTTP requests handled", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
-        Self { registry, requests, latency }
+        let rate_limited = Family::<RateLimitedLabels, Counter>::default();
+        registry.register("http_rate_limited", "HTTP requests refused with 429 by a rate limit", rate_limited.clone());
+        Self { registry, requests, latency, rate_limited }
     }
 }
 
@@ -78,6 +102,19 @@ impl HttpMetrics {
         let mut metrics = Self::default();
         metrics.registry.register_collector(Box::new(ExternalCounters(counters)));
         metrics
+    }
+
+    /// Counts a request refused with 429.
+    pub fn rate_limited(&self, api: LimitedApi, limit: LimitedBy) {
+        let api = match api {
+            LimitedApi::Server => "server",
+            LimitedApi::Member => "member",
+        };
+        let limit = match limit {
+            LimitedBy::Caller => "caller",
+            LimitedBy::AuthFailures => "auth_failures",
+        };
+        self.rate_limited.get_or_create(&RateLimitedLabels { api, limit }).inc();
     }
 
     pub fn encode(&self) -> String {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Deserialize;
+use vroom_api::ratelimit::{Limit, RateLimitConfig};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:7880";
 pub const DEFAULT_DATA_DIR: &str = "./vroom-data";
@@ -68,6 +69,24 @@ pub struct ServeArgs {
     /// Multiplies the webhook retry delays (1 = the documented schedule; tests use less).
     #[arg(long, env = "VROOM_WEBHOOK_RETRY_SCALE", hide = true)]
     pub webhook_retry_scale: Option<f64>,
+    /// Server API requests per second per app, sustained (default 200; 0 = no limit).
+    #[arg(long, env = "VROOM_RATE_LIMIT_SERVER_RPS")]
+    pub rate_limit_server_rps: Option<u32>,
+    /// Server API requests per app allowed in a burst, before the sustained rate applies (default 1000; 0 = no limit).
+    #[arg(long, env = "VROOM_RATE_LIMIT_SERVER_BURST")]
+    pub rate_limit_server_burst: Option<u32>,
+    /// Member API requests per second per member, sustained (default 20; 0 = no limit).
+    #[arg(long, env = "VROOM_RATE_LIMIT_MEMBER_RPS")]
+    pub rate_limit_member_rps: Option<u32>,
+    /// Member API requests per member allowed in a burst, before the sustained rate applies (default 50; 0 = no limit).
+    #[arg(long, env = "VROOM_RATE_LIMIT_MEMBER_BURST")]
+    pub rate_limit_member_burst: Option<u32>,
+    /// Failed authentications per second per client address, sustained (default 10; 0 = no limit).
+    #[arg(long, env = "VROOM_RATE_LIMIT_AUTH_FAILURE_RPS")]
+    pub rate_limit_auth_failure_rps: Option<u32>,
+    /// Failed authentications per client address allowed in a burst, before the sustained rate applies (default 20; 0 = no limit).
+    #[arg(long, env = "VROOM_RATE_LIMIT_AUTH_FAILURE_BURST")]
+    pub rate_limit_auth_failure_burst: Option<u32>,
 }
 
 /// The TOML file: the same keys as the long flags, with underscores.
@@ -87,6 +106,12 @@ pub struct FileConfig {
     pub log: Option<String>,
     pub dev: Option<bool>,
     pub webhook_retry_scale: Option<f64>,
+    pub rate_limit_server_rps: Option<u32>,
+    pub rate_limit_server_burst: Option<u32>,
+    pub rate_limit_member_rps: Option<u32>,
+    pub rate_limit_member_burst: Option<u32>,
+    pub rate_limit_auth_failure_rps: Option<u32>,
+    pub rate_limit_auth_failure_burst: Option<u32>,
 }
 
 impl FileConfig {
@@ -117,6 +142,8 @@ pub struct ServeConfig {
     pub dev: bool,
     /// Multiplies the webhook retry delays (1.0 in production).
     pub webhook_retry_scale: f64,
+    /// Per-app, per-member and per-address (failed authentications) request limits.
+    pub rate_limits: RateLimitConfig,
 }
 
 impl ServeConfig {
@@ -141,6 +168,23 @@ impl ServeConfig {
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned()),
             dev: args.dev || file.dev.unwrap_or(false),
             webhook_retry_scale: args.webhook_retry_scale.or(file.webhook_retry_scale).unwrap_or(1.0),
+            rate_limits: RateLimitConfig {
+                server: limit(
+                    (args.rate_limit_server_rps, args.rate_limit_server_burst),
+                    (file.rate_limit_server_rps, file.rate_limit_server_burst),
+                    RateLimitConfig::DEFAULT_SERVER,
+                ),
+                member: limit(
+                    (args.rate_limit_member_rps, args.rate_limit_member_burst),
+                    (file.rate_limit_member_rps, file.rate_limit_member_burst),
+                    RateLimitConfig::DEFAULT_MEMBER,
+                ),
+                auth_failures: limit(
+                    (args.rate_limit_auth_failure_rps, args.rate_limit_auth_failure_burst),
+                    (file.rate_limit_auth_failure_rps, file.rate_limit_auth_failure_burst),
+                    RateLimitConfig::DEFAULT_AUTH_FAILURES,
+                ),
+            },
         };
         if config.media_api_key.is_some() != config.media_api_secret.is_some() {
             bail!("set both media_api_key and media_api_secret, or neither");
@@ -171,8 +215,14 @@ impl ServeConfig {
             log: "info".into(),
             dev: false,
             webhook_retry_scale: 1.0,
+            rate_limits: RateLimitConfig::default(),
         }
     }
+}
+
+/// A rate limit from (rate, burst) flags/environment over the file over the default.
+fn limit(args: (Option<u32>, Option<u32>), file: (Option<u32>, Option<u32>), default: Limit) -> Limit {
+    Limit::new(args.0.or(file.0).unwrap_or(default.per_second), args.1.or(file.1).unwrap_or(default.burst))
 }
 
 /// One media worker per core the process may use (1 when that is unknown).
@@ -276,6 +326,24 @@ mod tests {
         assert_eq!(ServeConfig::resolve(&common, &args).unwrap().media_workers, 5);
         let args = ServeArgs { media_workers: Some(0), ..Default::default() };
         assert!(ServeConfig::resolve(&common, &args).is_err());
+    }
+
+    #[test]
+    fn rate_limits_follow_defaults_file_then_flags() {
+        let c = ServeConfig::resolve(&CommonArgs::default(), &ServeArgs::default()).unwrap();
+        assert_eq!(c.rate_limits, RateLimitConfig::default());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vroom.toml");
+        std::fs::write(&file, "rate_limit_member_rps = 5\nrate_limit_member_burst = 7\nrate_limit_server_rps = 0\n")
+            .unwrap();
+        let common = CommonArgs { config: Some(file), data_dir: None };
+        let args =
+            ServeArgs { rate_limit_member_burst: Some(9), rate_limit_auth_failure_rps: Some(3), ..Default::default() };
+        let c = ServeConfig::resolve(&common, &args).unwrap();
+        assert_eq!(c.rate_limits.member, Limit::new(5, 9));
+        assert_eq!(c.rate_limits.server, Limit::new(0, RateLimitConfig::DEFAULT_SERVER.burst));
+        assert!(!c.rate_limits.server.is_enabled());
+        assert_eq!(c.rate_limits.auth_failures, Limit::new(3, RateLimitConfig::DEFAULT_AUTH_FAILURES.burst));
     }
 
     #[test]

@@ -154,7 +154,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let media = media::start(config, platform.clone(), &media_key, &media_secret)?;
     let (media_udp, media_counters) = (media.udp_addrs, media.counters.clone());
     let metrics = vroom_api::metrics::HttpMetrics::with_external(media_metrics(&media.counters));
-    let router = vroom_api::router(vroom_api::app_state_with_metrics(platform.clone(), metrics)).merge(media.router);
+    let router =
+        vroom_api::router(vroom_api::app_state_with(platform.clone(), metrics, config.rate_limits)).merge(media.router);
     let deliverer = vroom_webhooks::Deliverer::new(
         Arc::new(store.clone()),
         vroom_webhooks::DelivererConfig {
@@ -167,7 +168,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let deliveries = tokio::spawn(deliverer.run(deliveries_stopped));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
+        // Connection info gives the per-address limit of failed authentications its key.
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })

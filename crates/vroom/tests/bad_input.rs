@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+use vroom::ServeConfig;
 
 /// A started server with a member `alice` (token), a member `bob` (token) and a room owned
 /// by alice.
@@ -20,7 +21,11 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let ts = TestServer::start().await;
+    fixture_with(|c| c).await
+}
+
+async fn fixture_with(adjust: impl FnOnce(ServeConfig) -> ServeConfig) -> Fixture {
+    let ts = TestServer::start_with(adjust).await;
     let api = ts.server_api();
     let alice = login(&api, "alice", json!({})).await;
     let bob = login(&api, "bob", json!({})).await;
@@ -342,7 +347,7 @@ async fn custom_data_limits_are_enforced() {
 
 #[tokio::test]
 async fn missing_and_garbage_access_tokens_are_401() {
-    let f = fixture().await;
+    let f = fixture_with(without_auth_failure_limit).await;
     let anon = f.ts.anon().prefix("/v2/members/me");
     let r = f.room;
     let requests = |api: Api| async move {
@@ -478,7 +483,7 @@ async fn basic_credentials_on_the_member_api_are_401() {
 
 #[tokio::test]
 async fn missing_or_wrong_app_credentials_are_401() {
-    let ts = TestServer::start().await;
+    let ts = TestServer::start_with(without_auth_failure_limit).await;
     let other = ts.new_app("other").await;
     let anon = ts.anon();
     for prefix in [APPS_PREFIX, VICOLLO_PREFIX] {

@@ -128,6 +128,13 @@ impl TestServer {
     }
 }
 
+/// For tests that send dozens of bad credentials from one address on purpose (to check the
+/// 401s, not the limit of failed authentications, which `rate_limits.rs` covers).
+pub fn without_auth_failure_limit(mut config: ServeConfig) -> ServeConfig {
+    config.rate_limits.auth_failures = vroom_api::ratelimit::Limit::DISABLED;
+    config
+}
+
 /// Credentials carried by an [`Api`] client.
 #[derive(Clone, Debug)]
 pub enum Auth {
@@ -154,6 +161,8 @@ pub struct Resp {
     pub url: String,
     pub status: u16,
     pub content_type: String,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -207,8 +216,10 @@ impl Api {
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or_default().to_owned())
             .unwrap_or_default();
+        let retry_after =
+            resp.headers().get(reqwest::header::RETRY_AFTER).map(|v| v.to_str().unwrap_or_default().to_owned());
         let body = resp.text().await.unwrap_or_else(|e| panic!("{method} {url}: reading body: {e}"));
-        Resp { method, url, status, content_type, body }
+        Resp { method, url, status, content_type, retry_after, body }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
