@@ -32,6 +32,7 @@ SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
 ROOT=$(cd "$(dirname "$SCRIPT")/.." && pwd)
 START_DIR=$PWD
 cd "$ROOT"
+source "$ROOT/bench/report.sh"
 
 # Pinned so that results stay comparable between runs and -Z keeps the semantics relied on above.
 OHA_VERSION=1.16.0
@@ -148,16 +149,7 @@ ip link set lo up
 
 TMP=$(mktemp -d /tmp/vroom-bench.XXXXXX)
 SERVER_PID=""
-cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        # A graceful shutdown gets 10 s, then it is killed hard: the script must end by itself.
-        for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
+cleanup() { stop_server; rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -438,7 +430,6 @@ section="$TMP/section.md"
 } >"$section"
 
 # Replace the section, or append it; every other line of the file stays as it was.
-source "$ROOT/bench/report.sh"
 write_report() { replace_section "$1" "$SECTION_TITLE" "$section"; }
 write_report "$OUT"
 

@@ -1,4 +1,5 @@
-# Shared by the bench scripts (sourced): replace_section FILE TITLE SECTION_FILE
+# Shared by the bench scripts (sourced): replace_section FILE TITLE SECTION_FILE, and
+# stop_server (ends the server whose PID is in $SERVER_PID).
 # replaces the level-2 section TITLE of FILE (from its heading to the next level-2 heading
 # outside a code fence) with SECTION_FILE's lines, or appends it; every other line stays.
 replace_section() {
@@ -17,4 +18,16 @@ replace_section() {
     ' "$out" >"$tmp"
     cat "$tmp" >"$out" # rewrite in place: keeps the file's owner and mode
     rm -f "$tmp"
+}
+
+# Stops $SERVER_PID: SIGTERM, 10 s for a graceful shutdown, then SIGKILL, so a bench always ends
+# by itself. Clears SERVER_PID.
+stop_server() {
+    if [[ -n ${SERVER_PID:-} ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
 }
