@@ -24,13 +24,7 @@ import { CLIENTS, Harness, until } from './harness.mjs';
 const HARD_TIMEOUT_MS = 300_000;
 const h = new Harness('controls');
 
-const watchdog = setTimeout(() => {
-  console.error(`controls.test: hard timeout after ${HARD_TIMEOUT_MS} ms, killing what it started`);
-  h.killNow();
-  process.exit(1);
-}, HARD_TIMEOUT_MS);
-watchdog.unref();
-process.on('exit', () => h.killNow());
+h.armWatchdog(HARD_TIMEOUT_MS);
 
 // In the page: connect with `options`, record what the SDK reports on `window.t`.
 async function join(pkg, creds, label, options) {

@@ -30,13 +30,7 @@ const h = new Harness('lifecycle');
 let receiver = null;
 let signingSecret = null;
 
-const watchdog = setTimeout(() => {
-  console.error(`lifecycle.test: hard timeout after ${HARD_TIMEOUT_MS} ms, killing what it started`);
-  h.killNow();
-  process.exit(1);
-}, HARD_TIMEOUT_MS);
-watchdog.unref();
-process.on('exit', () => h.killNow());
+h.armWatchdog(HARD_TIMEOUT_MS);
 
 const disconnectAll = async (...pages) => {
   for (const p of pages) await p.evaluate(() => window.t.room.disconnect()).catch(() => {});

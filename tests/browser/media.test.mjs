@@ -36,13 +36,7 @@ const LEAVE_SEEN_WITHIN_MS = 2000;
 
 const h = new Harness('media');
 
-const watchdog = setTimeout(() => {
-  console.error(`media.test: hard timeout after ${HARD_TIMEOUT_MS} ms, killing what it started`);
-  h.killNow();
-  process.exit(1);
-}, HARD_TIMEOUT_MS);
-watchdog.unref();
-process.on('exit', () => h.killNow());
+h.armWatchdog(HARD_TIMEOUT_MS);
 
 /** The remote participants as `page` sees them: identity, name and parsed metadata. */
 const remoteOf = (page) =>
