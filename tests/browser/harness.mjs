@@ -251,6 +251,8 @@ export function inboundStats(page) {
   return page.evaluate(async () => {
     const out = { framesDecoded: 0, audioPackets: 0, videoCodecs: [] };
     for (const { track } of window.t.subscribed) {
+      // An unsubscribed track has no receiver any more.
+      if (!track.receiver) continue;
       const stats = await track.receiver.getStats();
       stats.forEach((s) => {
         if (s.type !== 'inbound-rtp') return;

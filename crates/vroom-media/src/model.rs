@@ -93,6 +93,15 @@ pub struct LayerSpec {
     pub height: u32,
 }
 
+/// A publisher lets one participant (named by sid or identity) subscribe to all its tracks
+/// or to the listed ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeGrant {
+    pub participant: String,
+    pub all_tracks: bool,
+    pub track_sids: Vec<String>,
+}
+
 /// What a subscriber wants of one track (LiveKit `UpdateTrackSettings`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TrackSettings {
@@ -171,6 +180,9 @@ pub enum Command {
         width: u32,
         height: u32,
     },
+    /// Who may subscribe to this participant's tracks (LiveKit `SubscriptionPermission`):
+    /// `None` lets everyone; otherwise only the grants' participants, to their tracks.
+    SetSubscribePermission(Option<Vec<SubscribeGrant>>),
     /// The client said goodbye (LiveKit `LeaveRequest`), or its session failed in a way
     /// that rules out a reconnect: removed at once.
     Leave,
@@ -241,6 +253,13 @@ pub enum MediaEvent {
     SpeakersChanged(Vec<SpeakerView>),
     /// Connection quality of the room's participants.
     ConnectionQuality(Vec<QualityView>),
+    /// Whether this participant may subscribe to a track (after its publisher changed who
+    /// may, or when it asked for a track it may not have).
+    SubscriptionAllowed {
+        publisher_sid: String,
+        track_sid: String,
+        allowed: bool,
+    },
 }
 
 /// The answer to a join: the room, the participant itself and the others present.

@@ -29,7 +29,7 @@ use crate::forward::Fanout;
 use crate::model::*;
 use crate::peer::{self, media_kind, track_kind};
 use crate::rewrite::{Incoming, Vp8Ids};
-use crate::state::{Rooms, SubscriptionState};
+use crate::state::{DeniedTrack, Rooms, SubscriptionState};
 
 /// Where the SFU's outputs go.
 pub trait Sink {
@@ -234,6 +234,7 @@ impl Sfu {
             at_ms: info.participant.joined_at_ms,
         };
         sink.event(key, MediaEvent::Joined(Box::new(info)));
+        self.tell_denied(key, |_| true, sink);
         sink.presence(joined);
         if let Some(left) = replaced {
             sink.presence(left);
@@ -273,6 +274,25 @@ impl Sfu {
                 if self.rooms.update_subscription(key, &track_sids, subscribe) {
                     debug!(?key, ?track_sids, subscribe, "subscription updated");
                     self.negotiate(key, sink);
+                }
+                if subscribe {
+                    self.tell_denied(key, |d| track_sids.contains(&d.track_sid), sink);
+                }
+            }
+            Command::SetSubscribePermission(grants) => {
+                let changes = self.rooms.set_subscribe_grants(key, grants);
+                let Some(publisher_sid) = self.rooms.participant(key).map(|p| p.sid.clone()) else { return };
+                let mut affected: Vec<ParticipantKey> = Vec::new();
+                for (subscriber, track_sid, allowed) in changes {
+                    debug!(?key, ?subscriber, track = %track_sid, allowed, "subscription permission changed");
+                    let publisher_sid = publisher_sid.clone();
+                    sink.event(subscriber, MediaEvent::SubscriptionAllowed { publisher_sid, track_sid, allowed });
+                    if !affected.contains(&subscriber) {
+                        affected.push(subscriber);
+                    }
+                }
+                for subscriber in affected {
+                    self.negotiate(subscriber, sink);
                 }
             }
             Command::UpdateTrackSettings { track_sids, disabled, quality, width, height } => {
@@ -798,6 +818,10 @@ impl Sfu {
             return;
         };
         info!(?owner, track = %sid, %mid, ?rids, "track published");
+        let others: Vec<ParticipantKey> = self.rooms.others(owner).map(|p| p.key).collect();
+        for other in others {
+            self.tell_denied(other, |d| d.track_sid == sid, sink);
+        }
         let mut forward = Forward::new(track_kind, rids);
         let muted = self
             .rooms
@@ -931,6 +955,22 @@ impl Sfu {
         });
         for rid in requests.iter() {
             self.request_keyframe(pub_peer, source.mid, rid, sink);
+        }
+    }
+
+    /// Tells `subscriber` which of the tracks it wants (those `which` picks) it may not have.
+    fn tell_denied(&self, subscriber: ParticipantKey, which: impl Fn(&DeniedTrack) -> bool, sink: &mut impl Sink) {
+        let Some(p) = self.rooms.participant(subscriber) else { return };
+        for denied in p.denied.iter().filter(|d| which(d)) {
+            let Some(publisher) = self.rooms.participant(denied.publisher) else { continue };
+            sink.event(
+                subscriber,
+                MediaEvent::SubscriptionAllowed {
+                    publisher_sid: publisher.sid.clone(),
+                    track_sid: denied.track_sid.clone(),
+                    allowed: false,
+                },
+            );
         }
     }
 

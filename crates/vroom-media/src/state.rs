@@ -110,9 +110,32 @@ pub struct Participant {
     pub subscriptions: Vec<Subscription>,
     /// Highest reliable data sequence seen from this participant (duplicates are dropped).
     pub last_data_sequence: u32,
+    /// Who may subscribe to this participant's tracks; `None`: everyone.
+    pub subscribe_grants: Option<Vec<SubscribeGrant>>,
+    /// Tracks of others this participant wants but may not have (yet): they are subscribed
+    /// when their publisher allows it.
+    pub denied: Vec<DeniedTrack>,
+}
+
+/// A track a participant wants but its publisher does not let it have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedTrack {
+    pub publisher: ParticipantKey,
+    pub track_sid: String,
+    pub kind: TrackKind,
 }
 
 impl Participant {
+    /// Whether `subscriber` may subscribe to this participant's track `track_sid`.
+    pub fn allows(&self, subscriber: &Participant, track_sid: &str) -> bool {
+        self.subscribe_grants.as_ref().is_none_or(|grants| {
+            grants.iter().any(|g| {
+                (g.participant == subscriber.sid || g.participant == subscriber.identity)
+                    && (g.all_tracks || g.track_sids.iter().any(|t| t == track_sid))
+            })
+        })
+    }
+
     pub fn view(&self) -> ParticipantView {
         ParticipantView {
             sid: self.sid.clone(),
@@ -239,17 +262,27 @@ impl Rooms {
             publications: Vec::new(),
             subscriptions: Vec::new(),
             last_data_sequence: 0,
+            subscribe_grants: None,
+            denied: Vec::new(),
         };
         let others: Vec<&Participant> =
             room.members.iter().filter(|k| **k != key).filter_map(|k| self.participants.get(k)).collect();
         if participant.auto_subscribe && participant.permission.can_subscribe {
             for other in others.iter().filter(|o| !o.permission.hidden) {
                 for publication in other.publications.iter().filter(|p| p.media.is_some()) {
-                    participant.subscriptions.push(Subscription::new(
-                        other.key,
-                        publication.sid.clone(),
-                        publication.kind,
-                    ));
+                    if other.allows(&participant, &publication.sid) {
+                        participant.subscriptions.push(Subscription::new(
+                            other.key,
+                            publication.sid.clone(),
+                            publication.kind,
+                        ));
+                    } else {
+                        participant.denied.push(DeniedTrack {
+                            publisher: other.key,
+                            track_sid: publication.sid.clone(),
+                            kind: publication.kind,
+                        });
+                    }
                 }
             }
         }
@@ -370,12 +403,20 @@ impl Rooms {
         let mut subscribers = Vec::new();
         let members = self.rooms.get(&room).map(|r| r.members.clone()).unwrap_or_default();
         for other in members.into_iter().filter(|k| *k != key) {
+            let allowed = match (self.participants.get(&key), self.participants.get(&other)) {
+                (Some(p), Some(o)) => p.allows(o, &sid),
+                _ => continue,
+            };
             let Some(o) = self.participants.get_mut(&other) else { continue };
             if hidden || !o.auto_subscribe || !o.permission.can_subscribe {
                 continue;
             }
-            o.subscriptions.push(Subscription::new(key, sid.clone(), kind));
-            subscribers.push(other);
+            if allowed {
+                o.subscriptions.push(Subscription::new(key, sid.clone(), kind));
+                subscribers.push(other);
+            } else {
+                o.denied.push(DeniedTrack { publisher: key, track_sid: sid.clone(), kind });
+            }
         }
         Some((sid, subscribers))
     }
@@ -468,6 +509,7 @@ impl Rooms {
         let mut affected = Vec::new();
         for other in members.into_iter().filter(|k| *k != key) {
             let Some(o) = self.participants.get_mut(&other) else { continue };
+            o.denied.retain(|d| d.track_sid != sid);
             let before = o.subscriptions.len();
             let mut changed = false;
             o.subscriptions.retain_mut(|s| {
@@ -493,19 +535,29 @@ impl Rooms {
         if subscribe && !p.permission.can_subscribe {
             return false;
         }
-        let available: Vec<(ParticipantKey, String, TrackKind)> = self
+        let available: Vec<(ParticipantKey, String, TrackKind, bool)> = self
             .others(key)
             .filter(|o| !o.permission.hidden)
             .flat_map(|o| {
-                o.publications.iter().filter(|t| t.media.is_some()).map(move |t| (o.key, t.sid.clone(), t.kind))
+                o.publications
+                    .iter()
+                    .filter(|t| t.media.is_some())
+                    .map(move |t| (o.key, t.sid.clone(), t.kind, o.allows(p, &t.sid)))
             })
-            .filter(|(_, sid, _)| track_sids.contains(sid))
+            .filter(|(_, sid, _, _)| track_sids.contains(sid))
             .collect();
         let Some(p) = self.participants.get_mut(&key) else { return false };
         let mut changed = false;
-        for (publisher, sid, kind) in available {
+        for (publisher, sid, kind, allowed) in available {
+            if !subscribe {
+                p.denied.retain(|d| d.track_sid != sid);
+            }
             let existing = p.subscriptions.iter().position(|s| s.track_sid == sid && s.is_live());
             match (subscribe, existing) {
+                (true, None) if !allowed && !p.denied.iter().any(|d| d.track_sid == sid) => {
+                    p.denied.push(DeniedTrack { publisher, track_sid: sid, kind });
+                }
+                (true, None) if !allowed => {}
                 (true, None) => {
                     p.subscriptions.push(Subscription::new(publisher, sid, kind));
                     changed = true;
@@ -520,6 +572,49 @@ impl Rooms {
             }
         }
         changed
+    }
+
+    /// Changes who may subscribe to `key`'s tracks. Subscriptions that are no longer allowed
+    /// stop (and are remembered as wanted); wanted tracks that became allowed are
+    /// subscribed. Returns `(subscriber, track sid, allowed)` for every change.
+    pub fn set_subscribe_grants(
+        &mut self,
+        key: ParticipantKey,
+        grants: Option<Vec<SubscribeGrant>>,
+    ) -> Vec<(ParticipantKey, String, bool)> {
+        let Some(p) = self.participants.get(&key) else { return Vec::new() };
+        let tracks: Vec<(String, TrackKind)> =
+            p.publications.iter().filter(|t| t.media.is_some()).map(|t| (t.sid.clone(), t.kind)).collect();
+        let before: Vec<(ParticipantKey, String, bool)> = self
+            .others(key)
+            .flat_map(|o| tracks.iter().map(move |(sid, _)| (o.key, sid.clone(), p.allows(o, sid))))
+            .collect();
+        let Some(p) = self.participants.get_mut(&key) else { return Vec::new() };
+        p.subscribe_grants = grants;
+        let mut changes = Vec::new();
+        for (other, sid, was_allowed) in before {
+            let (Some(p), Some(o)) = (self.participants.get(&key), self.participants.get(&other)) else { continue };
+            let allowed = p.allows(o, &sid);
+            if allowed == was_allowed {
+                continue;
+            }
+            let kind = tracks.iter().find(|(t, _)| *t == sid).map_or(TrackKind::Video, |(_, k)| *k);
+            let Some(o) = self.participants.get_mut(&other) else { continue };
+            if allowed {
+                let wanted = o.denied.iter().position(|d| d.publisher == key && d.track_sid == sid);
+                if let Some(i) = wanted {
+                    o.denied.remove(i);
+                    o.subscriptions.push(Subscription::new(key, sid.clone(), kind));
+                }
+            } else if let Some(i) = o.subscriptions.iter().position(|s| s.track_sid == sid && s.is_live()) {
+                if !o.subscriptions[i].stop() {
+                    o.subscriptions.remove(i);
+                }
+                o.denied.push(DeniedTrack { publisher: key, track_sid: sid.clone(), kind });
+            }
+            changes.push((other, sid, allowed));
+        }
+        changes
     }
 
     /// Records a subscriber's settings for tracks it subscribes to. Returns the changed
@@ -589,6 +684,7 @@ impl Rooms {
                     changed = true;
                     s.stop()
                 });
+                p.denied.retain(|d| d.publisher != key);
                 if changed || before != p.subscriptions.len() {
                     affected.push(*member);
                 }
@@ -871,5 +967,59 @@ mod tests {
         assert_eq!(settings(&mut rooms, true, Quality::Low, 0, 0), [off]);
         assert_eq!(rooms.participant(B).unwrap().subscriptions[0].settings, off);
         assert!(rooms.set_track_settings(A, &sids, true, Quality::Low, 0, 0).is_empty(), "not subscribed");
+    }
+
+    #[test]
+    fn subscribe_grants_stop_and_restore_subscriptions_and_gate_new_ones() {
+        const C: ParticipantKey = ParticipantKey(3);
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        rooms.join(B, req("r", "bob"), 0);
+        let cam = published(&mut rooms, A, "cam", TrackKind::Video, "0");
+        let mic = published(&mut rooms, A, "mic", TrackKind::Audio, "1");
+        rooms.participant_mut(B).unwrap().subscriptions[0].state = SubscriptionState::Open(Mid::from("5"));
+        let grant = |who: &str, all_tracks: bool, track_sids: Vec<String>| SubscribeGrant {
+            participant: who.into(),
+            all_tracks,
+            track_sids,
+        };
+        // Alice lets only carol (by identity) have her camera: bob loses both tracks.
+        let changes = rooms.set_subscribe_grants(A, Some(vec![grant("carol", false, vec![cam.clone()])]));
+        assert_eq!(changes, [(B, cam.clone(), false), (B, mic.clone(), false)]);
+        assert_eq!(states(&rooms, B), [(cam.clone(), SubscriptionState::ToStop(Mid::from("5")))], "mic never offered");
+        assert_eq!(rooms.participant(B).unwrap().denied.len(), 2, "bob still wants both");
+        // Carol joins: she gets the camera, not the microphone.
+        rooms.join(C, req("r", "carol"), 0);
+        let carol = rooms.participant(C).unwrap();
+        assert_eq!(states(&rooms, C), [(cam.clone(), SubscriptionState::ToOpen)]);
+        assert_eq!(carol.denied.iter().map(|d| d.track_sid.clone()).collect::<Vec<_>>(), std::slice::from_ref(&mic));
+        // A new track is gated the same way; manual requests for a denied track are remembered.
+        let screen = published(&mut rooms, A, "screen", TrackKind::Video, "2");
+        assert!(states(&rooms, C).iter().all(|(t, _)| *t != screen));
+        assert!(!rooms.update_subscription(B, std::slice::from_ref(&screen), true), "nothing to negotiate");
+        // Bob by sid gets everything back, each wanted track subscribed again.
+        let bob_sid = rooms.participant(B).unwrap().sid.clone();
+        let changes = rooms.set_subscribe_grants(A, Some(vec![grant(&bob_sid, true, vec![])]));
+        assert!(changes.contains(&(B, cam.clone(), true)) && changes.contains(&(B, mic.clone(), true)));
+        assert!(changes.contains(&(C, cam.clone(), false)), "carol lost the camera");
+        let live: Vec<String> = rooms
+            .participant(B)
+            .unwrap()
+            .subscriptions
+            .iter()
+            .filter(|s| s.is_live())
+            .map(|s| s.track_sid.clone())
+            .collect();
+        assert_eq!(live.len(), 3, "cam, mic and screen: {live:?}");
+        assert!(rooms.participant(B).unwrap().denied.is_empty());
+        // Everyone allowed again: carol gets what she wanted, and nothing is left denied.
+        rooms.set_subscribe_grants(A, None);
+        assert!(rooms.participant(C).unwrap().denied.is_empty());
+        assert_eq!(rooms.participant(C).unwrap().subscriptions.iter().filter(|s| s.is_live()).count(), 3);
+        // Leaving forgets what others wanted of the leaver.
+        rooms.set_subscribe_grants(A, Some(vec![]));
+        assert!(!rooms.participant(C).unwrap().denied.is_empty());
+        rooms.leave(A);
+        assert!(rooms.participant(C).unwrap().denied.is_empty());
     }
 }

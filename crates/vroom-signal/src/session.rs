@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 use vroom_media::{
     AddTrack, Command, ConnectionQuality, JoinRequest, LayerSpec, MediaEvent, MediaHandle, PeerRole, Quality,
-    RemovedReason, TrackKind,
+    RemovedReason, SubscribeGrant, TrackKind,
 };
 
 use crate::convert;
@@ -154,6 +154,27 @@ pub fn handle_request(bytes: &[u8]) -> Result<Action, CloseReason> {
                 height: t.height,
             })
         }
+        signal_request::Message::SubscriptionPermission(p) => {
+            // Both a sid and an identity may name the participant; keeping each as its own
+            // grant lets either match.
+            let grants = (!p.all_participants).then(|| {
+                p.track_permissions
+                    .into_iter()
+                    .take(MAX_TRACK_SIDS)
+                    .flat_map(|t| {
+                        let track_sids: Vec<String> = t.track_sids.into_iter().take(MAX_TRACK_SIDS).collect();
+                        [t.participant_sid, t.participant_identity].into_iter().filter(|who| !who.is_empty()).map(
+                            move |participant| SubscribeGrant {
+                                participant,
+                                all_tracks: t.all_tracks,
+                                track_sids: track_sids.clone(),
+                            },
+                        )
+                    })
+                    .collect()
+            });
+            Action::Media(Command::SetSubscribePermission(grants))
+        }
         signal_request::Message::Leave(_) => Action::Leave,
         signal_request::Message::Ping(_) => Action::Reply(Box::new(signal_response::Message::Pong(now_ms()))),
         signal_request::Message::PingReq(p) => Action::Reply(Box::new(signal_response::Message::PongResp(lk::Pong {
@@ -220,6 +241,13 @@ pub fn response_for(event: MediaEvent, node_id: &str) -> signal_response::Messag
                 .map(|s| lk::SpeakerInfo { sid: s.sid, level: s.level, active: s.active })
                 .collect(),
         }),
+        MediaEvent::SubscriptionAllowed { publisher_sid, track_sid, allowed } => {
+            signal_response::Message::SubscriptionPermissionUpdate(lk::SubscriptionPermissionUpdate {
+                participant_sid: publisher_sid,
+                track_sid,
+                allowed,
+            })
+        }
         MediaEvent::ConnectionQuality(updates) => {
             signal_response::Message::ConnectionQuality(lk::ConnectionQualityUpdate {
                 updates: updates

@@ -1,0 +1,99 @@
+// A publisher decides who may subscribe to its tracks (livekit-client's
+// `setTrackSubscriptionPermissions`), and vroom enforces it.
+//
+// For each client version, alice publishes her camera; bob and carol subscribe automatically
+// and decode frames. Then:
+//   1. alice allows only carol: bob is told his permission was withdrawn
+//      (TrackSubscriptionPermissionChanged, not allowed) and loses the track
+//      (TrackUnsubscribed), while carol keeps decoding frames;
+//   2. alice allows everyone again: bob is told, gets the track back (TrackSubscribed) and
+//      decodes frames from it.
+//
+// Run it inside a loopback-only network namespace (scripts/test.sh does):
+//   unshare -n sh -c 'ip link set lo up && node --test tests/browser/permissions.test.mjs'
+// Env: VROOM_BIN  path of the vroom binary (default target/debug/vroom, from the repo root).
+// Everything started here is killed by PID; a watchdog ends the file after HARD_TIMEOUT_MS.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { CLIENTS, Harness, inboundStats, until } from './harness.mjs';
+
+const HARD_TIMEOUT_MS = 240_000;
+
+const h = new Harness('permissions');
+h.armWatchdog(HARD_TIMEOUT_MS);
+
+// In the page: record permission changes and unsubscriptions of remote tracks on `window.t`.
+function instrument(page) {
+  return page.evaluate(() => {
+    const { room, LK } = window.t;
+    Object.assign(window.t, { permissions: [], unsubscribed: [] });
+    room.on(LK.RoomEvent.TrackSubscriptionPermissionChanged, (publication, status, participant) => {
+      window.t.permissions.push({ track: publication.trackSid, status, from: participant.identity });
+    });
+    room.on(LK.RoomEvent.TrackUnsubscribed, (track, publication, participant) => {
+      window.t.unsubscribed.push({ track: publication.trackSid, kind: track.kind, from: participant.identity });
+    });
+  });
+}
+
+/** Waits until `page` has decoded `n` more video frames than it had when called. */
+async function framesGrow(page, who, n = 15) {
+  const start = (await inboundStats(page)).framesDecoded;
+  await until(`${who} decodes ${n} more frames`, async () => (await inboundStats(page)).framesDecoded >= start + n, 20_000);
+}
+
+describe('subscription permissions through vroom', () => {
+  before(() => h.start());
+  after(() => h.stopAll());
+
+  for (const pkg of [CLIENTS.old, CLIENTS.newest]) {
+    const version = pkg.replace('livekit-client-', '');
+    const ids = { alice: `perm-alice-${version}`, bob: `perm-bob-${version}`, carol: `perm-carol-${version}` };
+
+    it(`${pkg}: only allowed participants receive a track`, { timeout: 120_000 }, async () => {
+      const pages = {};
+      try {
+        const tokens = {};
+        for (const [who, id] of Object.entries(ids)) tokens[who] = (await h.login(id, who)).accessToken;
+        const room = await h.api('POST', '/v2/members/me/video-rooms', { bearer: tokens.alice, body: { title: `perm ${version}` } });
+        for (const who of Object.keys(ids)) {
+          const creds = await h.api('POST', `/v2/members/me/video-rooms/${room.id}/web-rtc-tokens`, { bearer: tokens[who] });
+          pages[who] = await h.joinPage(pkg, creds, `${who} ${version}`);
+          await instrument(pages[who]);
+        }
+        const cam = await pages.alice.evaluate(async () => {
+          const pub = await window.t.room.localParticipant.setCameraEnabled(true);
+          return pub.trackSid;
+        });
+        for (const who of ['bob', 'carol']) {
+          await until(`${who} subscribes to alice's camera`, () => pages[who].evaluate(() => window.t.subscribed.length > 0));
+          await framesGrow(pages[who], who);
+        }
+
+        // 1. Only carol may subscribe.
+        await pages.alice.evaluate((carol) => {
+          window.t.room.localParticipant.setTrackSubscriptionPermissions(false, [{ participantIdentity: carol, allowAll: true }]);
+        }, ids.carol);
+        await until('bob loses the camera', () => pages.bob.evaluate(() => window.t.unsubscribed.length > 0));
+        assert.deepEqual(await pages.bob.evaluate(() => window.t.unsubscribed), [{ track: cam, kind: 'video', from: ids.alice }]);
+        await until('bob is told he may not subscribe', () => pages.bob.evaluate(() => window.t.permissions.length > 0));
+        assert.deepEqual(await pages.bob.evaluate(() => window.t.permissions), [{ track: cam, status: 'not_allowed', from: ids.alice }]);
+        await framesGrow(pages.carol, 'carol (still allowed)');
+        assert.deepEqual(await pages.carol.evaluate(() => window.t.unsubscribed), [], 'carol keeps the camera');
+
+        // 2. Everyone may subscribe again.
+        await pages.alice.evaluate(() => window.t.room.localParticipant.setTrackSubscriptionPermissions(true));
+        await until('bob is told he may subscribe', () => pages.bob.evaluate(() => window.t.permissions.length > 1));
+        assert.deepEqual((await pages.bob.evaluate(() => window.t.permissions))[1], { track: cam, status: 'allowed', from: ids.alice });
+        await until('bob subscribes again', () => pages.bob.evaluate(() => window.t.subscribed.length > 1));
+        await framesGrow(pages.bob, 'bob (allowed again)');
+      } finally {
+        for (const page of Object.values(pages)) {
+          await page.evaluate(() => window.t.room.disconnect()).catch(() => {});
+          await page.close().catch(() => {});
+        }
+      }
+    });
+  }
+});
