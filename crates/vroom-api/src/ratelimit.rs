@@ -58,7 +58,9 @@ pub struct RateLimitConfig {
 }
 
 impl RateLimitConfig {
-    pub const DEFAULT_SERVER: Limit = Limit::new(200, 1000);
+    /// Generous: a backend migrating its users logs thousands of members in a minute, and
+    /// a limit it never met before must not break it; a retry loop sends tens of thousands.
+    pub const DEFAULT_SERVER: Limit = Limit::new(1000, 5000);
     pub const DEFAULT_MEMBER: Limit = Limit::new(20, 50);
     pub const DEFAULT_AUTH_FAILURES: Limit = Limit::new(10, 20);
     pub const DISABLED: Self =
