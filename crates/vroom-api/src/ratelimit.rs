@@ -168,33 +168,38 @@ impl<K: Hash + Eq> Buckets<K> {
     }
 }
 
-/// What [`RateLimits::authenticate`] took before an attempt.
-enum Admitted {
-    /// The address has no recent failures: nothing taken.
-    Untracked,
-    /// A token was taken from the address's bucket (given back if the attempt succeeds).
-    Took,
-}
+/// What [`RateLimits::authenticate`] took before an attempt: a token of the address's
+/// bucket, given back if the attempt succeeds.
+struct Admitted;
 
 impl Buckets<IpAddr> {
-    /// Before an attempt: an address with recent failures needs a token (so parallel guesses
-    /// cannot outrun the limit); an address without any is not tracked (no cost, no memory).
+    /// Before an attempt: a token from the address's bucket. Taken before the credentials
+    /// are checked, so parallel guesses from an address (many connections, many HTTP/2
+    /// streams) cannot outrun the limit even on its first wave.
     fn admit(&self, ip: IpAddr) -> Result<Admitted, Duration> {
-        self.update(ip, false, |tat, now, b| b.take(tat, now).map(|()| Admitted::Took))
-            .unwrap_or(Ok(Admitted::Untracked))
+        self.update(ip, true, |tat, now, b| b.take(tat, now)).unwrap_or(Ok(())).map(|()| Admitted)
     }
 
-    fn settle(&self, ip: IpAddr, admitted: Admitted, failed: bool) {
-        match (admitted, failed) {
-            // A success costs nothing: give the token back.
-            (Admitted::Took, false) => {
-                self.update(ip, false, |tat, _, b| *tat = tat.saturating_sub(b.interval));
+    /// After the attempt: a success gives its token back, and an address whose bucket is
+    /// full again is forgotten (successful callers keep no memory once their requests end).
+    fn settle(&self, ip: IpAddr, _admitted: Admitted, failed: bool) {
+        if failed {
+            return;
+        }
+        let now = self.now();
+        let mut shard = lock(&self.shards[self.hasher.hash_one(ip) as usize % SHARDS]);
+        match shard.map.get_mut(&ip) {
+            Some(tat) => {
+                *tat = tat.saturating_sub(self.interval);
+                if *tat <= now {
+                    shard.map.remove(&ip);
+                }
             }
-            // A first failure starts tracking the address (never below an empty bucket).
-            (Admitted::Untracked, true) => {
-                self.update(ip, true, |tat, now, b| *tat = ((*tat).max(now) + b.interval).min(now + b.tolerance));
+            None => {
+                drop(shard);
+                let mut overflow = lock(&self.overflow);
+                *overflow = overflow.saturating_sub(self.interval);
             }
-            _ => {}
         }
     }
 }
@@ -307,21 +312,23 @@ mod tests {
     }
 
     #[test]
-    fn failed_attempts_are_tracked_and_successes_give_their_token_back() {
+    fn failed_attempts_are_limited_even_in_parallel_and_successes_cost_nothing() {
         let b = Buckets::new(Limit::new(1, 2)).unwrap();
         let ip = IpAddr::from([10, 0, 0, 1]);
-        assert!(matches!(b.admit(ip), Ok(Admitted::Untracked)));
-        b.settle(ip, Admitted::Untracked, true);
+        // Successes from an address give their token back and leave no entry behind.
         for _ in 0..10 {
-            // successes from a tracked address cost nothing
             let admitted = b.admit(ip).unwrap();
-            assert!(matches!(admitted, Admitted::Took));
             b.settle(ip, admitted, false);
         }
-        let admitted = b.admit(ip).unwrap();
-        b.settle(ip, admitted, true);
+        assert_eq!(b.shards.iter().map(|s| lock(s).map.len()).sum::<usize>(), 0);
+        // Attempts in flight at once, before any has failed: only the burst gets through.
+        let in_flight: Vec<_> = (0..10).map(|_| b.admit(ip)).collect();
+        assert_eq!(in_flight.iter().filter(|a| a.is_ok()).count(), 2);
+        for admitted in in_flight.into_iter().flatten() {
+            b.settle(ip, admitted, true);
+        }
         assert!(b.admit(ip).is_err());
-        assert!(matches!(b.admit(IpAddr::from([10, 0, 0, 2])), Ok(Admitted::Untracked)));
+        assert!(b.admit(IpAddr::from([10, 0, 0, 2])).is_ok(), "another address is unaffected");
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub struct Outgoing {
 }
 
 const PICTURE_ID_MASK: u16 = 0x7fff;
+const MAX_TIMESTAMP_JUMP: u64 = 1 << 30;
 const KEY_IDX_MASK: u8 = 0x1f;
 
 #[derive(Debug, Clone, Copy)]
@@ -134,7 +135,9 @@ impl Rewriter {
         // Continue where the last epoch stopped: the timestamp advances by the real time that
         // passed (at least one tick, so the frame is new to the receiver's jitter buffer).
         let elapsed = now.saturating_duration_since(sent.at);
-        let ticks = (elapsed.as_micros() as u64 * u64::from(self.clock_rate) / 1_000_000).clamp(1, u64::from(u32::MAX));
+        // At most 2^30 ticks (3.3 h at 90 kHz): a receiver reads a jump of 2^31 or more as
+        // going back in time.
+        let ticks = (elapsed.as_micros() as u64 * u64::from(self.clock_rate) / 1_000_000).clamp(1, MAX_TIMESTAMP_JUMP);
         let timestamp = sent.timestamp.wrapping_add(ticks as u32);
         let delta_of = |next: Option<u16>, incoming: Option<u16>, mask: u16| match (next, incoming) {
             (Some(next), Some(incoming)) => next.wrapping_sub(incoming) & mask,
@@ -251,5 +254,17 @@ mod tests {
         let none = Vp8Ids::default();
         assert_eq!(r.rewrite(t0, pkt(65_535, 0, none)).unwrap().seq, 65_535);
         assert_eq!(r.rewrite(t0, pkt(65_536, 0, none)).unwrap().seq, 65_536);
+    }
+
+    #[test]
+    fn a_pause_of_hours_still_moves_the_timestamp_forward() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(90_000);
+        let none = Vp8Ids::default();
+        let before = r.rewrite(t0, pkt(1, 0, none)).unwrap().timestamp;
+        r.break_epoch();
+        let after = r.rewrite(t0 + Duration::from_secs(24 * 3600), pkt(2, 7, none)).unwrap().timestamp;
+        let advance = after.wrapping_sub(before);
+        assert!(advance > 0 && advance < 1 << 31, "read as a step back: {advance}");
     }
 }

@@ -281,7 +281,7 @@ impl Sfu {
             }
             Command::SetSubscribePermission(grants) => {
                 let changes = self.rooms.set_subscribe_grants(key, grants);
-                let Some(publisher_sid) = self.rooms.participant(key).map(|p| p.sid.clone()) else { return };
+                let publisher_sid = self.rooms.participant(key).map(|p| p.sid.clone()).unwrap_or_default();
                 let mut affected: Vec<ParticipantKey> = Vec::new();
                 for (subscriber, track_sid, allowed) in changes {
                     debug!(?key, ?subscriber, track = %track_sid, allowed, "subscription permission changed");

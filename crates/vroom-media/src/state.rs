@@ -126,6 +126,23 @@ pub struct DeniedTrack {
 }
 
 impl Participant {
+    /// Records that this participant wants `publisher`'s track: a new subscription if
+    /// `allowed`, else a denied entry; nothing if it already has or wants it. True if a
+    /// subscription was added (a renegotiation is due).
+    fn want(&mut self, publisher: ParticipantKey, track_sid: String, kind: TrackKind, allowed: bool) -> bool {
+        if self.subscriptions.iter().any(|s| s.track_sid == track_sid && s.is_live())
+            || self.denied.iter().any(|d| d.track_sid == track_sid)
+        {
+            return false;
+        }
+        if allowed {
+            self.subscriptions.push(Subscription::new(publisher, track_sid, kind));
+        } else {
+            self.denied.push(DeniedTrack { publisher, track_sid, kind });
+        }
+        allowed
+    }
+
     /// Whether `subscriber` may subscribe to this participant's track `track_sid`.
     pub fn allows(&self, subscriber: &Participant, track_sid: &str) -> bool {
         self.subscribe_grants.as_ref().is_none_or(|grants| {
@@ -458,20 +475,27 @@ impl Rooms {
         let members = self.rooms.get(&room).map(|r| r.members.clone()).unwrap_or_default();
         let mut renegotiate = Vec::new();
         if !before.can_subscribe && permission.can_subscribe {
-            let wanted: Vec<Subscription> = members
-                .iter()
-                .filter(|k| **k != key)
-                .filter_map(|k| self.participants.get(k))
-                .filter(|o| !o.permission.hidden)
-                .flat_map(|o| {
-                    o.publications
-                        .iter()
-                        .filter(|t| t.media.is_some())
-                        .map(|t| Subscription::new(o.key, t.sid.clone(), t.kind))
+            // Everything published by the visible others, as its publisher allows.
+            let offered: Vec<(ParticipantKey, String, TrackKind, bool)> = match self.participants.get(&key) {
+                Some(p) if p.auto_subscribe => members
+                    .iter()
+                    .filter(|k| **k != key)
+                    .filter_map(|k| self.participants.get(k))
+                    .filter(|o| !o.permission.hidden)
+                    .flat_map(|o| {
+                        o.publications
+                            .iter()
+                            .filter(|t| t.media.is_some())
+                            .map(move |t| (o.key, t.sid.clone(), t.kind, o.allows(p, &t.sid)))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if let Some(p) = self.participants.get_mut(&key)
+                && offered.into_iter().fold(false, |added, (publisher, sid, kind, allowed)| {
+                    p.want(publisher, sid, kind, allowed) || added
                 })
-                .collect();
-            if let Some(p) = self.participants.get_mut(&key).filter(|p| p.auto_subscribe && !wanted.is_empty()) {
-                p.subscriptions.extend(wanted);
+            {
                 renegotiate.push(key);
             }
         }
@@ -483,14 +507,19 @@ impl Rooms {
                 .map(|t| (t.sid.clone(), t.kind))
                 .collect();
             for other in members.iter().filter(|k| **k != key) {
-                let Some(o) = self.participants.get_mut(other) else { continue };
+                let (Some(p), Some(o)) = (self.participants.get(&key), self.participants.get(other)) else { continue };
                 if tracks.is_empty() || !o.auto_subscribe || !o.permission.can_subscribe {
                     continue;
                 }
-                for (sid, kind) in &tracks {
-                    o.subscriptions.push(Subscription::new(key, sid.clone(), *kind));
+                let allowed: Vec<bool> = tracks.iter().map(|(sid, _)| p.allows(o, sid)).collect();
+                let Some(o) = self.participants.get_mut(other) else { continue };
+                let mut added = false;
+                for ((sid, kind), allowed) in tracks.iter().zip(allowed) {
+                    added |= o.want(key, sid.clone(), *kind, allowed);
                 }
-                renegotiate.push(*other);
+                if added {
+                    renegotiate.push(*other);
+                }
             }
         }
         Some(renegotiate)
@@ -583,6 +612,13 @@ impl Rooms {
         grants: Option<Vec<SubscribeGrant>>,
     ) -> Vec<(ParticipantKey, String, bool)> {
         let Some(p) = self.participants.get(&key) else { return Vec::new() };
+        if p.permission.hidden {
+            // Nobody sees or subscribes to a hidden participant: only remember the grants.
+            if let Some(p) = self.participants.get_mut(&key) {
+                p.subscribe_grants = grants;
+            }
+            return Vec::new();
+        }
         let tracks: Vec<(String, TrackKind)> =
             p.publications.iter().filter(|t| t.media.is_some()).map(|t| (t.sid.clone(), t.kind)).collect();
         let before: Vec<(ParticipantKey, String, bool)> = self
@@ -600,13 +636,13 @@ impl Rooms {
             }
             let kind = tracks.iter().find(|(t, _)| *t == sid).map_or(TrackKind::Video, |(_, k)| *k);
             let Some(o) = self.participants.get_mut(&other) else { continue };
+            // Only those who have or want the track are concerned (and told).
             if allowed {
-                let wanted = o.denied.iter().position(|d| d.publisher == key && d.track_sid == sid);
-                if let Some(i) = wanted {
-                    o.denied.remove(i);
-                    o.subscriptions.push(Subscription::new(key, sid.clone(), kind));
-                }
-            } else if let Some(i) = o.subscriptions.iter().position(|s| s.track_sid == sid && s.is_live()) {
+                let Some(i) = o.denied.iter().position(|d| d.publisher == key && d.track_sid == sid) else { continue };
+                o.denied.remove(i);
+                o.subscriptions.push(Subscription::new(key, sid.clone(), kind));
+            } else {
+                let Some(i) = o.subscriptions.iter().position(|s| s.track_sid == sid && s.is_live()) else { continue };
                 if !o.subscriptions[i].stop() {
                     o.subscriptions.remove(i);
                 }
@@ -1021,5 +1057,35 @@ mod tests {
         assert!(!rooms.participant(C).unwrap().denied.is_empty());
         rooms.leave(A);
         assert!(rooms.participant(C).unwrap().denied.is_empty());
+    }
+
+    #[test]
+    fn permission_changes_respect_grants_and_never_duplicate_subscriptions() {
+        let mut rooms = Rooms::default();
+        rooms.join(A, req("r", "alice"), 0);
+        let cam = published(&mut rooms, A, "cam", TrackKind::Video, "0");
+        rooms.set_subscribe_grants(A, Some(vec![]));
+        // Bob waits for approval (no subscribing), then is approved: alice's camera stays his
+        // wish, not his subscription.
+        let mut waiting = req("r", "bob");
+        waiting.permission.can_subscribe = false;
+        rooms.join(B, waiting, 0);
+        assert_eq!(rooms.set_permission(B, perm()), Some(vec![]), "nothing to negotiate");
+        assert!(states(&rooms, B).is_empty());
+        assert_eq!(rooms.participant(B).unwrap().denied.len(), 1);
+        // Alice hides and shows herself twice: bob's wish is recorded once, and once allowed he
+        // has one subscription.
+        let mut hidden = perm();
+        hidden.hidden = true;
+        for _ in 0..2 {
+            rooms.set_permission(A, hidden);
+            rooms.set_permission(A, perm());
+        }
+        assert_eq!(rooms.participant(B).unwrap().denied.len(), 1);
+        rooms.set_subscribe_grants(A, None);
+        assert_eq!(states(&rooms, B), [(cam.clone(), SubscriptionState::ToOpen)]);
+        rooms.set_permission(A, hidden);
+        rooms.set_permission(A, perm());
+        assert_eq!(states(&rooms, B), [(cam, SubscriptionState::ToOpen)], "no second subscription");
     }
 }
