@@ -168,6 +168,11 @@ describe('media between two publishing livekit-client browsers', () => {
         for (const { page, me, other } of sides) {
           const sent = sides.find((s) => s.me === other).codec === 'h264' ? 'video/H264' : 'video/VP8';
           assert.deepEqual((await inboundStats(page)).videoCodecs, [sent], `${me} decodes ${other}'s ${sent}`);
+          // The track info the server announced names the same codec.
+          const announced = await page.evaluate(() =>
+            [...window.t.room.remoteParticipants.values()].flatMap((p) => [...p.videoTrackPublications.values()].map((t) => t.mimeType)),
+          );
+          assert.deepEqual(announced, [sent], `${other}'s video track as announced to ${me}`);
         }
 
         // One reliable data packet each way: no resend, it must arrive once.

@@ -77,11 +77,14 @@ pub struct Fanout<T> {
     /// each layer (for codecs whose packets do not mark a frame start).
     rids: Vec<Rid>,
     newest_timestamps: Vec<Option<u32>>,
+    /// The highest sequence number seen on each layer.
+    newest_seqs: Vec<Option<u64>>,
 }
 
 impl<T: Copy + PartialEq> Fanout<T> {
     pub fn new(kind: TrackKind, rids: Vec<Rid>) -> Self {
         let newest_timestamps = vec![None; rids.len().max(1)];
+        let newest_seqs = vec![None; rids.len().max(1)];
         Self {
             kind,
             muted: false,
@@ -89,6 +92,7 @@ impl<T: Copy + PartialEq> Fanout<T> {
             outlets: Vec::new(),
             rids,
             newest_timestamps,
+            newest_seqs,
         }
     }
 
@@ -131,6 +135,22 @@ impl<T: Copy + PartialEq> Fanout<T> {
             outlet.settings = settings;
             outlet.apply_caps();
         }
+    }
+
+    /// Whether a packet of layer `rid` is the newest of its layer so far (not a late or
+    /// retransmitted one). A switch must not start at a late keyframe start: the packets that
+    /// followed it were already dropped, and the subscriber could never repair the gap.
+    pub fn in_order(&mut self, rid: Option<Rid>, seq: u64) -> bool {
+        let index = match rid {
+            Some(r) => self.rids.iter().position(|x| *x == r),
+            None => Some(0),
+        };
+        let Some(newest) = index.and_then(|i| self.newest_seqs.get_mut(i)) else { return false };
+        let newer = newest.is_none_or(|n| seq > n);
+        if newer {
+            *newest = Some(seq);
+        }
+        newer
     }
 
     /// Whether a packet of layer `rid` with this RTP timestamp begins a frame: its timestamp
@@ -360,5 +380,17 @@ mod tests {
         let mut wrap: Fanout<u8> = Fanout::new(TrackKind::Video, vec![]);
         assert!(wrap.starts_frame(None, u32::MAX - 100));
         assert!(wrap.starts_frame(None, 2_900), "newer across the wrap");
+    }
+
+    #[test]
+    fn only_the_newest_packet_of_a_layer_is_in_order() {
+        let (q, h) = (Rid::from("q"), Rid::from("h"));
+        let mut f: Fanout<u8> = Fanout::new(TrackKind::Video, vec![q, h]);
+        assert!(f.in_order(Some(q), 10));
+        assert!(f.in_order(Some(q), 12));
+        assert!(!f.in_order(Some(q), 11), "late (a retransmission)");
+        assert!(!f.in_order(Some(q), 12), "a duplicate");
+        assert!(f.in_order(Some(h), 5), "layers are apart");
+        assert!(!f.in_order(Some(Rid::from("x")), 99));
     }
 }

@@ -805,8 +805,17 @@ impl Sfu {
         sink: &mut impl Sink,
     ) {
         let msid_track = self.peers.get(&id).and_then(|p| p.rtc.media(mid)).map(|m| m.track_id().to_owned());
+        // A track published with `videoCodec: 'h264'` is sent in H.264 whatever the offer's
+        // order (see `honour_codec_preferences`).
+        let prefers_h264 = self.rooms.participant(owner).is_some_and(|p| {
+            p.publications.iter().any(|t| {
+                t.media.is_none()
+                    && Some(t.cid.as_str()) == msid_track.as_deref()
+                    && t.preferred_codec.as_deref() == Some("h264")
+            })
+        });
         let mime = match (kind, self.peers.get(&id)) {
-            (MediaKind::Video, Some(peer)) => video_mime(&peer.rtc, mid),
+            (MediaKind::Video, Some(peer)) => video_mime(&peer.rtc, mid, prefers_h264),
             (MediaKind::Video, None) => "video/VP8",
             (MediaKind::Audio, _) => "audio/opus",
         };
@@ -913,6 +922,8 @@ impl Sfu {
             key_idx: d.key_idx(),
         });
         let incoming = Incoming { seq: *packet.seq_no, timestamp: header.timestamp, vp8: ids };
+        let frame_start =
+            frame_start && (forward.kind == TrackKind::Audio || forward.in_order(source.rid, incoming.seq));
         let now = packet.timestamp;
         let nackable = forward.kind == TrackKind::Video;
         let (peers, events) = (&mut self.peers, &mut self.events);
@@ -1068,20 +1079,24 @@ fn h264_starts_keyframe(payload: &[u8]) -> bool {
     detect_h264_nalu(payload, 7) || detect_h264_keyframe(payload)
 }
 
-/// The video codec a publisher's section sends: the first one of the client's that we
-/// support (clients list their preference first).
-fn video_mime(rtc: &Rtc, mid: Mid) -> &'static str {
+/// The video codec a publisher's section sends: H.264 if the client asked for it and it was
+/// negotiated, else the first codec of the client's that we support (the browser sends the
+/// first of the answer, which keeps the offer's order).
+fn video_mime(rtc: &Rtc, mid: Mid, prefers_h264: bool) -> &'static str {
     let Some(media) = rtc.media(mid) else { return "video/VP8" };
-    media
-        .remote_pts()
-        .iter()
-        .filter_map(|pt| rtc.codec_config().find(|p| p.pt() == *pt))
-        .find_map(|p| match p.spec().codec {
-            Codec::H264 => Some("video/H264"),
-            Codec::Vp8 => Some("video/VP8"),
-            _ => None,
+    let mimes = || {
+        media.remote_pts().iter().filter_map(|pt| rtc.codec_config().find(|p| p.pt() == *pt)).filter_map(|p| {
+            match p.spec().codec {
+                Codec::H264 => Some("video/H264"),
+                Codec::Vp8 => Some("video/VP8"),
+                _ => None,
+            }
         })
-        .unwrap_or("video/VP8")
+    };
+    if prefers_h264 && mimes().any(|m| m == "video/H264") {
+        return "video/H264";
+    }
+    mimes().next().unwrap_or("video/VP8")
 }
 
 /// Whether a VP8 packet carries the beginning of a frame (RFC 7741: S bit, partition 0).
