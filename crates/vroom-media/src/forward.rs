@@ -137,15 +137,19 @@ impl<T: Copy + PartialEq> Fanout<T> {
         }
     }
 
+    /// The index of layer `rid` in the per-layer vectors (`None`: the only layer).
+    fn layer_index(&self, rid: Option<Rid>) -> Option<usize> {
+        match rid {
+            Some(r) => self.rids.iter().position(|x| *x == r),
+            None => Some(0),
+        }
+    }
+
     /// Whether a packet of layer `rid` is the newest of its layer so far (not a late or
     /// retransmitted one). A switch must not start at a late keyframe start: the packets that
     /// followed it were already dropped, and the subscriber could never repair the gap.
     pub fn in_order(&mut self, rid: Option<Rid>, seq: u64) -> bool {
-        let index = match rid {
-            Some(r) => self.rids.iter().position(|x| *x == r),
-            None => Some(0),
-        };
-        let Some(newest) = index.and_then(|i| self.newest_seqs.get_mut(i)) else { return false };
+        let Some(newest) = self.layer_index(rid).and_then(|i| self.newest_seqs.get_mut(i)) else { return false };
         let newer = newest.is_none_or(|n| seq > n);
         if newer {
             *newest = Some(seq);
@@ -156,11 +160,7 @@ impl<T: Copy + PartialEq> Fanout<T> {
     /// Whether a packet of layer `rid` with this RTP timestamp begins a frame: its timestamp
     /// is newer than any seen on the layer (a reordered packet of an older frame is not).
     pub fn starts_frame(&mut self, rid: Option<Rid>, timestamp: u32) -> bool {
-        let index = match rid {
-            Some(r) => self.rids.iter().position(|x| *x == r),
-            None => Some(0),
-        };
-        let Some(newest) = index.and_then(|i| self.newest_timestamps.get_mut(i)) else { return false };
+        let Some(newest) = self.layer_index(rid).and_then(|i| self.newest_timestamps.get_mut(i)) else { return false };
         let newer = newest.is_none_or(|n| (timestamp.wrapping_sub(n) as i32) > 0);
         if newer {
             *newest = Some(timestamp);

@@ -143,6 +143,24 @@ impl Participant {
         allowed
     }
 
+    /// Stops this participant's subscriptions to `publisher`'s track `track_sid` (all its
+    /// tracks with `None`) and forgets its wish for them. True if a subscription changed (a
+    /// renegotiation is due).
+    fn stop_subscriptions(&mut self, publisher: ParticipantKey, track_sid: Option<&str>) -> bool {
+        let concerns = |p: ParticipantKey, t: &str| p == publisher && track_sid.is_none_or(|sid| sid == t);
+        self.denied.retain(|d| !concerns(d.publisher, &d.track_sid));
+        let before = self.subscriptions.len();
+        let mut changed = false;
+        self.subscriptions.retain_mut(|s| {
+            if !concerns(s.publisher, &s.track_sid) {
+                return true;
+            }
+            changed = true;
+            s.stop()
+        });
+        changed || before != self.subscriptions.len()
+    }
+
     /// Whether `subscriber` may subscribe to this participant's track `track_sid`.
     pub fn allows(&self, subscriber: &Participant, track_sid: &str) -> bool {
         self.subscribe_grants.as_ref().is_none_or(|grants| {
@@ -538,17 +556,7 @@ impl Rooms {
         let mut affected = Vec::new();
         for other in members.into_iter().filter(|k| *k != key) {
             let Some(o) = self.participants.get_mut(&other) else { continue };
-            o.denied.retain(|d| d.track_sid != sid);
-            let before = o.subscriptions.len();
-            let mut changed = false;
-            o.subscriptions.retain_mut(|s| {
-                if s.track_sid != sid {
-                    return true;
-                }
-                changed = true;
-                s.stop()
-            });
-            if changed || before != o.subscriptions.len() {
+            if o.stop_subscriptions(key, Some(&sid)) {
                 affected.push(other);
             }
         }
@@ -711,17 +719,7 @@ impl Rooms {
             room.members.retain(|k| *k != key);
             for member in &room.members {
                 let Some(p) = self.participants.get_mut(member) else { continue };
-                let before = p.subscriptions.len();
-                let mut changed = false;
-                p.subscriptions.retain_mut(|s| {
-                    if s.publisher != key {
-                        return true;
-                    }
-                    changed = true;
-                    s.stop()
-                });
-                p.denied.retain(|d| d.publisher != key);
-                if changed || before != p.subscriptions.len() {
+                if p.stop_subscriptions(key, None) {
                     affected.push(*member);
                 }
             }
