@@ -922,8 +922,10 @@ impl Sfu {
             key_idx: d.key_idx(),
         });
         let incoming = Incoming { seq: *packet.seq_no, timestamp: header.timestamp, vp8: ids };
-        let frame_start =
-            frame_start && (forward.kind == TrackKind::Audio || forward.in_order(source.rid, incoming.seq));
+        // Every video packet counts towards its layer's newest sequence number, continuations
+        // included: that is what shows a keyframe start arriving late.
+        let in_order = forward.kind == TrackKind::Audio || forward.in_order(source.rid, incoming.seq);
+        let frame_start = frame_start && in_order;
         let now = packet.timestamp;
         let nackable = forward.kind == TrackKind::Video;
         let (peers, events) = (&mut self.peers, &mut self.events);
