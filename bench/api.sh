@@ -121,13 +121,7 @@ if ((!INNER)); then
             cargo install oha --version "$OHA_VERSION" --locked --root "$ROOT/.bench-tools" ||
                 cargo install oha --version "$OHA_VERSION" --root "$ROOT/.bench-tools"
         fi
-        if [[ -z $BIN ]]; then
-            echo "==> cargo build --release -p vroom"
-            cargo build --release -p vroom
-            BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/vroom"
-            [[ $BIN == /* ]] || BIN="$ROOT/$BIN"
-        fi
-        [[ -x $BIN ]] || die "no executable vroom binary at $BIN"
+        ensure_binary
     fi
 
     # Root can make a network namespace directly; anyone else needs a user namespace for it.

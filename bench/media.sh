@@ -72,13 +72,7 @@ if ((!INNER)); then
     if [[ -n $OUT && $OUT != /* ]]; then OUT="$START_DIR/$OUT"; fi
     if [[ -n $BIN && $BIN != /* ]]; then BIN="$START_DIR/$BIN"; fi
     OUT=${OUT:-$ROOT/BENCHMARKS.md}
-    if [[ -z $BIN ]]; then
-        echo "==> cargo build --release -p vroom"
-        cargo build --release -p vroom
-        BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/vroom"
-        [[ $BIN == /* ]] || BIN="$ROOT/$BIN"
-    fi
-    [[ -x $BIN ]] || die "no executable vroom binary at $BIN"
+    ensure_binary
     note=""
     if ((NO_LIVEKIT)); then
         note="LiveKit not run (--no-livekit)."

@@ -1,5 +1,5 @@
-# Shared by the bench scripts (sourced): replace_section FILE TITLE SECTION_FILE, and
-# stop_server (ends the server whose PID is in $SERVER_PID).
+# Shared by the bench scripts (sourced): replace_section FILE TITLE SECTION_FILE,
+# stop_server (ends the server whose PID is in $SERVER_PID) and ensure_binary (sets $BIN).
 # replaces the level-2 section TITLE of FILE (from its heading to the next level-2 heading
 # outside a code fence) with SECTION_FILE's lines, or appends it; every other line stays.
 replace_section() {
@@ -30,4 +30,16 @@ stop_server() {
         wait "$SERVER_PID" 2>/dev/null || true
     fi
     SERVER_PID=""
+}
+
+# Sets $BIN to a release build of vroom unless --bin gave one, and checks it can run. Needs
+# $ROOT and the caller's `die`.
+ensure_binary() {
+    if [[ -z $BIN ]]; then
+        echo "==> cargo build --release -p vroom"
+        cargo build --release -p vroom
+        BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/vroom"
+        [[ $BIN == /* ]] || BIN="$ROOT/$BIN"
+    fi
+    [[ -x $BIN ]] || die "no executable vroom binary at $BIN"
 }
