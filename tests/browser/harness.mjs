@@ -74,21 +74,26 @@ export class Harness {
     this.pageBase = null;
   }
 
-  async start() {
+  /**
+   * Starts vroom, the page server and Chromium. `server`: where vroom runs, by default on
+   * 127.0.0.1 in this namespace; `{ ip, netnsPid }` runs it in the network namespace of
+   * process `netnsPid` (see `Link`), listening and announcing media on `ip`.
+   */
+  async start({ server } = {}) {
     mkdirSync(OUT_DIR, { recursive: true });
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `vroom-${this.name}-data-`));
     const userDir = await mkdtemp(path.join(os.tmpdir(), `vroom-${this.name}-chromium-`));
     this.tempDirs.push(dataDir, userDir);
     const httpPort = await freeTcpPort();
-    this.base = `http://127.0.0.1:${httpPort}`;
+    const ip = server?.ip ?? '127.0.0.1';
+    this.base = `http://${ip}:${httpPort}`;
     const log = createWriteStream(path.join(OUT_DIR, `vroom-${this.name}.log`));
-    this.vroom = spawn(
-      VROOM_BIN,
-      ['serve', '--dev', '--data-dir', dataDir, '--bind', `127.0.0.1:${httpPort}`, '--node-ip', '127.0.0.1',
-        // Port 0: each media worker binds a free port and announces it.
-        '--udp-port', '0', '--log', 'info,vroom_media=debug,vroom_signal=debug'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = ['serve', '--dev', '--data-dir', dataDir, '--bind', `${ip}:${httpPort}`, '--node-ip', ip,
+      // Port 0: each media worker binds a free port and announces it.
+      '--udp-port', '0', '--log', 'info,vroom_media=debug,vroom_signal=debug'];
+    this.vroom = server?.netnsPid
+      ? spawn('nsenter', ['-t', String(server.netnsPid), '-n', '--', VROOM_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(VROOM_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.vroom.stdout.pipe(log);
     this.vroom.stderr.pipe(log);
     await this.waitForHealth();

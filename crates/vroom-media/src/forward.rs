@@ -13,6 +13,7 @@ use std::time::Instant;
 use str0m::media::{Pt, Rid};
 use str0m::rtp::Ssrc;
 
+use crate::allocation::Track;
 use crate::layer::LayerSelector;
 use crate::model::{Quality, TrackKind, TrackSettings};
 use crate::rewrite::Rewriter;
@@ -31,6 +32,8 @@ pub struct Outlet<T> {
     pub tx_ssrc: Option<Ssrc>,
     /// The best quality the subscriber's link takes ([`crate::congestion`]).
     link_cap: Quality,
+    /// The quality its share of the bandwidth estimate pays for ([`crate::allocation`]).
+    bwe_cap: Quality,
 }
 
 impl<T> Outlet<T> {
@@ -38,9 +41,36 @@ impl<T> Outlet<T> {
         self.link_cap
     }
 
-    fn apply_caps(&mut self) {
-        self.layers.set_max(self.settings.max_quality.min(self.link_cap));
+    pub fn bwe_cap(&self) -> Quality {
+        self.bwe_cap
     }
+
+    /// The best quality the subscriber asked for and its link takes, before the bandwidth
+    /// estimate has its say.
+    fn wanted(&self) -> Quality {
+        self.settings.max_quality.min(self.link_cap)
+    }
+
+    fn apply_caps(&mut self) {
+        self.layers.set_max(self.wanted().min(self.bwe_cap));
+    }
+}
+
+/// The least a simulcast layer is taken to cost, as a multiple of the layer below (each has
+/// four times the pixels; encoders give it two to three times the bits).
+const LAYER_COST_RATIO: u64 = 2;
+
+/// How many rate updates in a row without a packet make a layer count as not sent.
+const IDLE_INTERVALS: u32 = 3;
+
+/// The measured rate of one incoming layer.
+#[derive(Debug, Clone, Copy, Default)]
+struct LayerRate {
+    /// Bytes since the last update.
+    bytes: u64,
+    /// Smoothed rate, bit/s (0: not being sent).
+    rate: u64,
+    idle: u32,
 }
 
 /// Keyframe requests for the publisher, at most one per layer per frame.
@@ -79,12 +109,16 @@ pub struct Fanout<T> {
     newest_timestamps: Vec<Option<u32>>,
     /// The highest sequence number seen on each layer.
     newest_seqs: Vec<Option<u64>>,
+    /// What each layer brings in, for sharing a subscriber's bandwidth estimate.
+    rates: Vec<LayerRate>,
+    rates_at: Option<Instant>,
 }
 
 impl<T: Copy + PartialEq> Fanout<T> {
     pub fn new(kind: TrackKind, rids: Vec<Rid>) -> Self {
-        let newest_timestamps = vec![None; rids.len().max(1)];
-        let newest_seqs = vec![None; rids.len().max(1)];
+        let n = rids.len().max(1);
+        let newest_timestamps = vec![None; n];
+        let newest_seqs = vec![None; n];
         Self {
             kind,
             muted: false,
@@ -93,6 +127,8 @@ impl<T: Copy + PartialEq> Fanout<T> {
             rids,
             newest_timestamps,
             newest_seqs,
+            rates: vec![LayerRate::default(); n],
+            rates_at: None,
         }
     }
 
@@ -115,6 +151,7 @@ impl<T: Copy + PartialEq> Fanout<T> {
             payload_type: None,
             tx_ssrc: None,
             link_cap,
+            bwe_cap: Quality::High,
         };
         outlet.apply_caps();
         self.outlets.push(outlet);
@@ -174,6 +211,82 @@ impl<T: Copy + PartialEq> Fanout<T> {
             outlet.link_cap = cap;
             outlet.apply_caps();
         }
+    }
+
+    /// Caps what `target` gets at what its share of the bandwidth estimate pays for.
+    pub fn set_bwe_cap(&mut self, target: T, cap: Quality) {
+        for outlet in self.outlets.iter_mut().filter(|o| o.target == target) {
+            if outlet.bwe_cap != cap {
+                outlet.bwe_cap = cap;
+                outlet.apply_caps();
+            }
+        }
+    }
+
+    /// Counts an incoming packet of layer `rid` (its payload size) towards the layer's rate.
+    pub fn count(&mut self, rid: Option<Rid>, bytes: usize) {
+        if let Some(rate) = self.layer_index(rid).and_then(|i| self.rates.get_mut(i)) {
+            rate.bytes += bytes as u64;
+        }
+    }
+
+    /// Turns the bytes counted since the last call into smoothed layer rates. A layer
+    /// without a packet for [`IDLE_INTERVALS`] calls is not being sent (rate 0).
+    pub fn update_rates(&mut self, now: Instant) {
+        let Some(since) = self.rates_at.replace(now) else { return };
+        let secs = now.duration_since(since).as_secs_f64();
+        if secs <= 0.0 {
+            return;
+        }
+        for r in &mut self.rates {
+            let measured = (r.bytes as f64 * 8.0 / secs) as u64;
+            r.bytes = 0;
+            if measured == 0 {
+                r.idle += 1;
+                if r.idle >= IDLE_INTERVALS {
+                    r.rate = 0;
+                }
+                continue;
+            }
+            r.idle = 0;
+            // Keyframes make single intervals spiky; smooth, but follow a new layer at once.
+            r.rate = if r.rate == 0 { measured } else { (r.rate * 3 + measured) / 4 };
+        }
+    }
+
+    /// The rate of the whole track (every layer), bit/s.
+    pub fn total_rate(&self) -> u64 {
+        self.rates.iter().map(|r| r.rate).sum()
+    }
+
+    /// What outlet `index` could take, for [`crate::allocation`]: the rates of the layers
+    /// being sent that it may get, lowest first, the qualities they are, and which of them it
+    /// receives now. `None` if it takes nothing (disabled, or the track is muted).
+    pub fn demand(&self, index: usize) -> Option<(Track, Vec<Quality>)> {
+        let outlet = self.outlets.get(index)?;
+        if self.muted || outlet.settings.disabled {
+            return None;
+        }
+        let current = outlet.layers.current();
+        let mut track = Track { rates: Vec::new(), current: None };
+        let mut qualities = Vec::new();
+        for (i, r) in self.rates.iter().enumerate() {
+            let rid = self.rids.get(i).copied();
+            let quality = rid.map_or(Quality::High, |r| Quality::of_rid(&r));
+            if r.rate == 0 || (rid.is_some() && quality > outlet.wanted()) {
+                continue;
+            }
+            if current == Some(rid) {
+                track.current = Some(track.rates.len());
+            }
+            // A layer the encoder just started (or is ramping up) measures low; a better
+            // layer costs at least twice the one below it, so the allocation never takes a
+            // ramping 720p layer for cheaper than the 360p one.
+            let floor = track.rates.last().map_or(0, |below| below * LAYER_COST_RATIO);
+            track.rates.push(r.rate.max(floor));
+            qualities.push(quality);
+        }
+        Some((track, qualities))
     }
 
     /// Mutes or unmutes the track. Unmuting video makes every subscriber wait for a

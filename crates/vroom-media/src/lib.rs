@@ -46,6 +46,7 @@
 //! [`congestion`] moves a subscriber whose link loses packets to lower layers.
 
 pub mod activity;
+pub mod allocation;
 pub mod codec_preference;
 pub mod congestion;
 pub mod data;

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 /// How often str0m reports peer statistics.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
+use str0m::bwe::Bitrate;
 use str0m::change::SdpApi;
 use str0m::channel::{ChannelConfig, Reliability};
 use str0m::media::MediaKind;
@@ -16,9 +17,13 @@ use crate::model::TrackKind;
 /// A peer connection: ICE-lite (the server has a reachable address, the browser does the
 /// checks), one host candidate (the worker's UDP address), Opus, VP8 and H.264 (the codecs
 /// advertised in `JoinResponse.enabled_publish_codecs`).
-pub fn new_rtc(now: Instant, host: std::net::SocketAddr) -> Result<Rtc, str0m::RtcError> {
+///
+/// `bwe` starts send-side bandwidth estimation (transport-wide congestion control) at that
+/// rate: subscriber connections use it to choose simulcast layers ([`crate::allocation`]).
+pub fn new_rtc(now: Instant, host: std::net::SocketAddr, bwe: Option<Bitrate>) -> Result<Rtc, str0m::RtcError> {
     // Stats feed connection quality (loss and RTT as the server sees them).
     let mut rtc = Rtc::builder()
+        .enable_bwe(bwe)
         .set_ice_lite(true)
         // Forwarding works on RTP packets (see `crate::sfu`), never on frames.
         .set_rtp_mode(true)

@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelData, ChannelId};
 use str0m::format::{Codec, PayloadParams, detect_h264_keyframe, detect_h264_nalu};
@@ -22,6 +23,7 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tracing::{debug, info, warn};
 
 use crate::activity::{self, Speakers};
+use crate::allocation;
 use crate::codec_preference;
 use crate::congestion::LossControl;
 use crate::data::{self, DataKind};
@@ -95,6 +97,13 @@ struct Session {
     signal_lost_at: Option<Instant>,
 }
 
+/// A media section a publisher's offer added.
+struct AddedMedia {
+    mid: Mid,
+    kind: MediaKind,
+    rids: Vec<Rid>,
+}
+
 /// One published track as forwarded, written to subscriber media sections `(peer, mid)`.
 type Forward = Fanout<(PeerId, Mid)>;
 
@@ -107,6 +116,10 @@ struct LinkStats {
 }
 
 const IDLE_TIMEOUT: Duration = Duration::from_millis(100);
+/// Where a subscriber connection's bandwidth estimate starts, until its feedback says more.
+pub const BWE_START: Bitrate = Bitrate::kbps(1_000);
+/// How often subscribers' bandwidth estimates are shared out among their video tracks.
+const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a participant whose signalling connection dropped stays in its room.
 pub const RECONNECT_GRACE: Duration = Duration::from_secs(10);
 
@@ -131,6 +144,11 @@ pub struct Sfu {
     next_quality_update: Option<Instant>,
     /// Subscriber peer → how good a layer its link takes, from the loss it reports.
     link_caps: HashMap<PeerId, LossControl>,
+    /// Where subscriber connections start their bandwidth estimate (`None`: no estimation).
+    bwe_start: Option<Bitrate>,
+    /// Subscriber peer → its latest bandwidth estimate, bit/s.
+    estimates: HashMap<PeerId, u64>,
+    next_allocation: Option<Instant>,
     /// Where a publisher's packets belong, by (peer, SSRC, payload type): looked up in
     /// str0m once, not per packet.
     sources: HashMap<(PeerId, Ssrc, Pt), Source>,
@@ -158,8 +176,18 @@ impl Sfu {
             links: HashMap::new(),
             next_quality_update: None,
             link_caps: HashMap::new(),
+            bwe_start: Some(BWE_START),
+            estimates: HashMap::new(),
+            next_allocation: None,
             sources: HashMap::new(),
         }
+    }
+
+    /// Where subscriber connections start their bandwidth estimate; `None` turns bandwidth
+    /// estimation off (layers then follow the subscribers' settings and reported loss only).
+    /// Applies to connections created afterwards.
+    pub fn set_bandwidth_estimation(&mut self, start: Option<Bitrate>) {
+        self.bwe_start = start;
     }
 
     /// Changes the reconnect grace period (tests shorten it).
@@ -191,13 +219,14 @@ impl Sfu {
     /// peer connections, sends `Joined`, tells the others, and makes the first subscriber
     /// offer (data channels and the media already published).
     pub fn join(&mut self, now: Instant, key: ParticipantKey, request: JoinRequest, sink: &mut impl Sink) {
-        let (publisher, subscriber) = match (peer::new_rtc(now, self.host), peer::new_rtc(now, self.host)) {
-            (Ok(p), Ok(s)) => (p, s),
-            (Err(e), _) | (_, Err(e)) => {
-                warn!(error = %e, "cannot create peer connections");
-                return;
-            }
-        };
+        let (publisher, subscriber) =
+            match (peer::new_rtc(now, self.host, None), peer::new_rtc(now, self.host, self.bwe_start)) {
+                (Ok(p), Ok(s)) => (p, s),
+                (Err(e), _) | (_, Err(e)) => {
+                    warn!(error = %e, "cannot create peer connections");
+                    return;
+                }
+            };
         // The replaced session's departure is reported after this join, so the platform
         // never sees the room empty during a reconnect.
         let mut replaced = None;
@@ -240,8 +269,8 @@ impl Sfu {
             sink.presence(left);
         }
         self.broadcast(key, false, sink);
-        self.negotiate(key, sink);
-        self.process_events(sink);
+        self.negotiate(now, key, sink);
+        self.process_events(now, sink);
     }
 
     /// Handles a command of a joined participant.
@@ -251,8 +280,8 @@ impl Sfu {
             return;
         }
         match command {
-            Command::PublisherOffer { sdp, id } => self.publisher_offer(key, &sdp, id, sink),
-            Command::SubscriberAnswer { sdp } => self.subscriber_answer(key, &sdp, sink),
+            Command::PublisherOffer { sdp, id } => self.publisher_offer(now, key, &sdp, id, sink),
+            Command::SubscriberAnswer { sdp } => self.subscriber_answer(now, key, &sdp, sink),
             Command::Trickle { role, candidate } => self.trickle(key, role, &candidate),
             Command::AddTrack(track) => {
                 let cid = track.cid.clone();
@@ -273,7 +302,7 @@ impl Sfu {
             Command::UpdateSubscription { track_sids, subscribe } => {
                 if self.rooms.update_subscription(key, &track_sids, subscribe) {
                     debug!(?key, ?track_sids, subscribe, "subscription updated");
-                    self.negotiate(key, sink);
+                    self.negotiate(now, key, sink);
                 }
                 if subscribe {
                     self.tell_denied(key, |d| track_sids.contains(&d.track_sid), sink);
@@ -292,7 +321,7 @@ impl Sfu {
                     }
                 }
                 for subscriber in affected {
-                    self.negotiate(subscriber, sink);
+                    self.negotiate(now, subscriber, sink);
                 }
             }
             Command::UpdateTrackSettings { track_sids, disabled, quality, width, height } => {
@@ -310,10 +339,10 @@ impl Sfu {
                 }
             }
         }
-        self.process_events(sink);
+        self.process_events(now, sink);
     }
 
-    fn publisher_offer(&mut self, key: ParticipantKey, sdp: &str, id: u32, sink: &mut impl Sink) {
+    fn publisher_offer(&mut self, now: Instant, key: ParticipantKey, sdp: &str, id: u32, sink: &mut impl Sink) {
         let Some(peer_id) = self.sessions.get(&key).map(|s| s.publisher) else { return };
         let Some(peer) = self.peers.get_mut(&peer_id) else { return };
         let offer = match SdpOffer::from_sdp_string(sdp) {
@@ -330,7 +359,7 @@ impl Sfu {
                 None
             }
         };
-        drive(peer_id, peer, &mut self.events, sink);
+        drive(now, peer_id, peer, &mut self.events, sink);
         if let Some(answer) = answer {
             let answer = self.honour_codec_preferences(key, sdp, answer);
             sink.event(key, MediaEvent::PublisherAnswer { sdp: answer, id });
@@ -355,7 +384,7 @@ impl Sfu {
         codec_preference::prefer_codec(&answer, &mids, "H264")
     }
 
-    fn subscriber_answer(&mut self, key: ParticipantKey, sdp: &str, sink: &mut impl Sink) {
+    fn subscriber_answer(&mut self, now: Instant, key: ParticipantKey, sdp: &str, sink: &mut impl Sink) {
         let Some(session) = self.sessions.get_mut(&key) else { return };
         let Some(pending) = session.pending_offer.take() else {
             debug!(?key, "subscriber answer without an offer");
@@ -367,7 +396,7 @@ impl Sfu {
             Ok(answer) => peer.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        drive(sub_peer, peer, &mut self.events, sink);
+        drive(now, sub_peer, peer, &mut self.events, sink);
         let Some(participant) = self.rooms.participant_mut(key) else { return };
         if let Err(e) = accepted {
             warn!(?key, error = %e, "subscriber answer refused; renegotiating");
@@ -393,7 +422,7 @@ impl Sfu {
                 self.open_output(publisher, &track_sid, sub_peer, out_mid, settings);
             }
         }
-        self.negotiate(key, sink);
+        self.negotiate(now, key, sink);
     }
 
     /// The publisher connection and media section of one of `publisher`'s published tracks.
@@ -423,6 +452,10 @@ impl Sfu {
         let Some(forward) = self.forwards.get_mut(&source) else { return };
         let link_cap = self.link_caps.get(&sub_peer).map_or(Quality::High, LossControl::cap);
         forward.add((sub_peer, out_mid), settings, link_cap);
+        // With an estimate, start small: the next allocation raises it if the estimate pays.
+        if self.estimates.contains_key(&sub_peer) {
+            forward.set_bwe_cap((sub_peer, out_mid), Quality::Low);
+        }
         self.feeds.insert((sub_peer, out_mid), source);
     }
 
@@ -509,6 +542,7 @@ impl Sfu {
             for id in gone_peers {
                 self.links.remove(&id);
                 self.link_caps.remove(&id);
+                self.estimates.remove(&id);
                 self.sources.retain(|(peer, _, _), _| *peer != id);
             }
         }
@@ -518,7 +552,7 @@ impl Sfu {
             sink.event(k, MediaEvent::ParticipantsChanged(vec![view.clone()]));
         }
         for k in affected {
-            self.negotiate(k, sink);
+            self.negotiate(now, k, sink);
         }
         Some(Presence::Left { room: gone.room, sid: gone.sid, cause, at_ms: self.unix_ms(now) })
     }
@@ -531,7 +565,7 @@ impl Sfu {
             sink.event(key, MediaEvent::Removed(reason));
             self.leave(now, key, LeaveCause::Removed(reason), sink);
         }
-        self.process_events(sink);
+        self.process_events(now, sink);
     }
 
     /// Removes the participant with this identity, told `reason` first; false if absent.
@@ -546,7 +580,7 @@ impl Sfu {
         let Some(key) = self.rooms.find_identity(room, identity) else { return false };
         sink.event(key, MediaEvent::Removed(reason));
         self.leave(now, key, LeaveCause::Removed(reason), sink);
-        self.process_events(sink);
+        self.process_events(now, sink);
         true
     }
 
@@ -555,6 +589,7 @@ impl Sfu {
     /// of it if it became visible, and subscriptions follow. `None` if absent.
     pub fn update_permission(
         &mut self,
+        now: Instant,
         room: &str,
         identity: &str,
         permission: Permission,
@@ -565,9 +600,9 @@ impl Sfu {
         info!(?key, %identity, ?permission, "permission updated");
         self.broadcast(key, true, sink);
         for k in renegotiate {
-            self.negotiate(k, sink);
+            self.negotiate(now, k, sink);
         }
-        self.process_events(sink);
+        self.process_events(now, sink);
         self.rooms.participant(key).map(|p| p.view())
     }
 
@@ -595,8 +630,8 @@ impl Sfu {
         if let Err(e) = peer.rtc.handle_input(input) {
             debug!(peer = id, error = %e, "input refused");
         }
-        drive(id, peer, &mut self.events, sink);
-        self.process_events(sink);
+        drive(now, id, peer, &mut self.events, sink);
+        self.process_events(now, sink);
     }
 
     /// Time passed: drives every peer connection whose timeout is due.
@@ -619,11 +654,12 @@ impl Sfu {
             if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
                 debug!(peer = id, error = %e, "timeout handling failed");
             }
-            drive(id, peer, &mut self.events, sink);
+            drive(now, id, peer, &mut self.events, sink);
         }
-        self.process_events(sink);
+        self.process_events(now, sink);
         self.report_speakers(now, sink);
         self.report_quality(now, sink);
+        self.allocate_bandwidth(now, sink);
     }
 
     /// Sends speaker changes to the rooms concerned (throttled by [`Speakers`]). Hidden
@@ -697,7 +733,7 @@ impl Sfu {
 
     /// Makes a subscriber offer if subscriptions changed and no offer is outstanding (the
     /// answer handler calls this again, so changes made meanwhile are not lost).
-    fn negotiate(&mut self, key: ParticipantKey, sink: &mut impl Sink) {
+    fn negotiate(&mut self, now: Instant, key: ParticipantKey, sink: &mut impl Sink) {
         self.close_stopped_outputs(key);
         let Some(session) = self.sessions.get_mut(&key) else { return };
         if session.pending_offer.is_some() {
@@ -737,17 +773,25 @@ impl Sfu {
         session.pending_offer = Some(pending);
         session.offers_sent += 1;
         sink.event(key, MediaEvent::SubscriberOffer { sdp: offer.to_sdp_string(), id: session.offers_sent });
-        drive(session.subscriber, peer, &mut self.events, sink);
+        drive(now, session.subscriber, peer, &mut self.events, sink);
     }
 
-    fn process_events(&mut self, sink: &mut impl Sink) {
+    fn process_events(&mut self, now: Instant, sink: &mut impl Sink) {
         while let Some((id, event)) = self.events.pop_front() {
             let Some((owner, role)) = self.peers.get(&id).map(|p| (p.owner, p.role)) else { continue };
-            self.handle_event(id, owner, role, event, sink);
+            self.handle_event(now, id, owner, role, event, sink);
         }
     }
 
-    fn handle_event(&mut self, id: PeerId, owner: ParticipantKey, role: PeerRole, event: Event, sink: &mut impl Sink) {
+    fn handle_event(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        owner: ParticipantKey,
+        role: PeerRole,
+        event: Event,
+        sink: &mut impl Sink,
+    ) {
         match event {
             Event::Connected => {
                 debug!(?owner, ?role, "peer connection established");
@@ -758,10 +802,10 @@ impl Sfu {
             Event::IceConnectionStateChange(state) => debug!(?owner, ?role, ?state, "ICE state"),
             Event::MediaAdded(added) if role == PeerRole::Publisher && added.direction == Direction::RecvOnly => {
                 let rids = added.simulcast.map(|s| s.recv.iter().map(|l| l.rid).collect()).unwrap_or_default();
-                self.media_added(id, owner, added.mid, added.kind, rids, sink);
+                self.media_added(now, id, owner, AddedMedia { mid: added.mid, kind: added.kind, rids }, sink);
             }
             Event::MediaChanged(changed) if role == PeerRole::Publisher => {
-                self.media_changed(id, owner, changed.mid, changed.direction, sink);
+                self.media_changed(now, id, owner, changed.mid, changed.direction, sink);
             }
             Event::RtpPacket(packet) if role == PeerRole::Publisher => self.forward(id, owner, packet, sink),
             Event::PeerStats(stats) => {
@@ -773,12 +817,16 @@ impl Sfu {
                     self.link_loss(id, stats.timestamp, egress);
                 }
             }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, can_probe }) if role == PeerRole::Subscriber => {
+                debug!(peer = id, estimate = estimate.as_u64(), can_probe, "bandwidth estimate");
+                self.estimates.insert(id, estimate.as_u64());
+            }
             Event::KeyframeRequest(req) if role == PeerRole::Subscriber => {
                 if let Some((pub_peer, in_mid)) = self.feeds.get(&(id, req.mid)).copied()
                     && let Some(rid) =
                         self.forwards.get(&(pub_peer, in_mid)).and_then(|f| f.current_layer((id, req.mid)))
                 {
-                    self.request_keyframe(pub_peer, in_mid, rid, sink);
+                    self.request_keyframe(now, pub_peer, in_mid, rid, sink);
                 }
             }
             Event::ChannelOpen(cid, label) => {
@@ -790,20 +838,20 @@ impl Sfu {
                     }
                 }
             }
-            Event::ChannelData(data) => self.data_received(owner, role, data, sink),
+            Event::ChannelData(data) => self.data_received(now, owner, role, data, sink),
             _ => {}
         }
     }
 
     fn media_added(
         &mut self,
+        now: Instant,
         id: PeerId,
         owner: ParticipantKey,
-        mid: Mid,
-        kind: MediaKind,
-        rids: Vec<Rid>,
+        added: AddedMedia,
         sink: &mut impl Sink,
     ) {
+        let AddedMedia { mid, kind, rids } = added;
         let msid_track = self.peers.get(&id).and_then(|p| p.rtc.media(mid)).map(|m| m.track_id().to_owned());
         // A track published with `videoCodec: 'h264'` is sent in H.264 whatever the offer's
         // order (see `honour_codec_preferences`).
@@ -841,7 +889,7 @@ impl Sfu {
         self.forwards.insert((id, mid), forward);
         self.broadcast(owner, false, sink);
         for subscriber in subscribers {
-            self.negotiate(subscriber, sink);
+            self.negotiate(now, subscriber, sink);
         }
     }
 
@@ -850,6 +898,7 @@ impl Sfu {
     /// without a track is a new publication reusing the transceiver.
     fn media_changed(
         &mut self,
+        now: Instant,
         id: PeerId,
         owner: ParticipantKey,
         mid: Mid,
@@ -865,7 +914,7 @@ impl Sfu {
                 self.feeds.retain(|_, source| *source != (id, mid));
                 self.broadcast(owner, false, sink);
                 for subscriber in affected {
-                    self.negotiate(subscriber, sink);
+                    self.negotiate(now, subscriber, sink);
                 }
             }
             Direction::RecvOnly | Direction::SendRecv if !bound => {
@@ -875,7 +924,7 @@ impl Sfu {
                     str0m::media::Rids::Specific(rids) => rids.clone(),
                     _ => Vec::new(),
                 };
-                self.media_added(id, owner, mid, kind, rids, sink);
+                self.media_added(now, id, owner, AddedMedia { mid, kind, rids }, sink);
             }
             _ => {}
         }
@@ -894,6 +943,7 @@ impl Sfu {
             }
         };
         let Some(forward) = self.forwards.get_mut(&(pub_peer, source.mid)) else { return };
+        forward.count(source.rid, packet.payload.len());
         let header = &packet.header;
         if forward.kind == TrackKind::Audio
             && !forward.muted()
@@ -964,10 +1014,10 @@ impl Sfu {
                 write = write.vp8_patch(patch);
             }
             stream.write_rtp(write);
-            drive(sub_peer, peer, events, sink);
+            drive(now, sub_peer, peer, events, sink);
         });
         for rid in requests.iter() {
-            self.request_keyframe(pub_peer, source.mid, rid, sink);
+            self.request_keyframe(now, pub_peer, source.mid, rid, sink);
         }
     }
 
@@ -987,6 +1037,64 @@ impl Sfu {
         }
     }
 
+    /// Shares each subscriber's bandwidth estimate among the video it receives
+    /// ([`allocation`]), every [`ALLOCATION_INTERVAL`], and tells its estimator what rate to
+    /// sustain and what to probe for.
+    fn allocate_bandwidth(&mut self, now: Instant, sink: &mut impl Sink) {
+        if self.next_allocation.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_allocation = Some(now + ALLOCATION_INTERVAL);
+        /// A video track a subscriber receives: its forward, its outlet and the quality of
+        /// each layer in its [`allocation::Track`] rates.
+        struct Video {
+            source: (PeerId, Mid),
+            target: (PeerId, Mid),
+            qualities: Vec<Quality>,
+        }
+        #[derive(Default)]
+        struct Demand {
+            audio: u64,
+            tracks: Vec<allocation::Track>,
+            videos: Vec<Video>,
+        }
+        let mut demands: HashMap<PeerId, Demand> = HashMap::new();
+        for (source, forward) in &mut self.forwards {
+            forward.update_rates(now);
+            for (i, outlet) in forward.outlets().iter().enumerate() {
+                let sub_peer = outlet.target.0;
+                if !self.estimates.contains_key(&sub_peer) {
+                    continue;
+                }
+                let Some((track, qualities)) = forward.demand(i) else { continue };
+                let demand = demands.entry(sub_peer).or_default();
+                match forward.kind {
+                    TrackKind::Audio => demand.audio += forward.total_rate(),
+                    TrackKind::Video => {
+                        demand.tracks.push(track);
+                        demand.videos.push(Video { source: *source, target: outlet.target, qualities });
+                    }
+                }
+            }
+        }
+        for (sub_peer, demand) in demands {
+            let Some(&estimate) = self.estimates.get(&sub_peer) else { continue };
+            let shares = allocation::allocate(estimate, demand.audio, &demand.tracks);
+            debug!(peer = sub_peer, estimate, used = shares.used, desired = shares.desired, layers = ?shares.layers, tracks = ?demand.tracks, "bandwidth allocation");
+            for (video, layer) in demand.videos.iter().zip(&shares.layers) {
+                let cap = video.qualities.get(*layer).copied().unwrap_or(Quality::High);
+                if let Some(forward) = self.forwards.get_mut(&video.source) {
+                    forward.set_bwe_cap(video.target, cap);
+                }
+            }
+            if let Some(peer) = self.peers.get_mut(&sub_peer) {
+                let minimum = shares.next.unwrap_or(shares.used);
+                peer.rtc.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(shares.desired.max(minimum)));
+                drive(now, sub_peer, peer, &mut self.events, sink);
+            }
+        }
+    }
+
     /// A subscriber's link reported `loss` on what we send it: maybe change its layer cap.
     fn link_loss(&mut self, sub_peer: PeerId, now: Instant, loss: f32) {
         let Some(cap) = self.link_caps.entry(sub_peer).or_default().on_loss(now, loss) else { return };
@@ -1000,16 +1108,23 @@ impl Sfu {
         }
     }
 
-    fn request_keyframe(&mut self, pub_peer: PeerId, mid: Mid, rid: Option<Rid>, sink: &mut impl Sink) {
+    fn request_keyframe(&mut self, now: Instant, pub_peer: PeerId, mid: Mid, rid: Option<Rid>, sink: &mut impl Sink) {
         let Some(peer) = self.peers.get_mut(&pub_peer) else { return };
         match peer.rtc.direct_api().stream_rx_by_mid(mid, rid) {
             Some(stream) => stream.request_keyframe(KeyframeRequestKind::Pli),
             None => debug!(%mid, ?rid, "keyframe request for a stream not received yet"),
         }
-        drive(pub_peer, peer, &mut self.events, sink);
+        drive(now, pub_peer, peer, &mut self.events, sink);
     }
 
-    fn data_received(&mut self, owner: ParticipantKey, role: PeerRole, data: ChannelData, sink: &mut impl Sink) {
+    fn data_received(
+        &mut self,
+        now: Instant,
+        owner: ParticipantKey,
+        role: PeerRole,
+        data: ChannelData,
+        sink: &mut impl Sink,
+    ) {
         let Some(session) = self.sessions.get(&owner) else { return };
         let channels = match role {
             PeerRole::Publisher => &session.publisher_channels,
@@ -1053,7 +1168,7 @@ impl Sfu {
             {
                 debug!(?key, error = %e, "data write failed");
             }
-            drive(sub_peer, peer, &mut self.events, sink);
+            drive(now, sub_peer, peer, &mut self.events, sink);
         }
     }
 }
@@ -1127,9 +1242,22 @@ fn vp8_patch(descriptor: &Vp8Descriptor, ids: Vp8Ids) -> Option<str0m::rtp::Vp8P
 
 /// Drains a peer connection's output until it asks for a timeout (str0m's rule after every
 /// input or change): datagrams go to the sink, events to the queue.
-fn drive(id: PeerId, peer: &mut Peer, events: &mut VecDeque<(PeerId, Event)>, sink: &mut impl Sink) {
+/// Most rounds of due timeouts one `drive` handles before yielding to the worker.
+const MAX_DUE_ROUNDS: usize = 256;
+
+/// Sends what the connection has to send and queues its events. A timeout that is already
+/// due (the pacer releasing its next packet, a probe) is handled at once: waiting for the
+/// worker's next turn would space paced packets a loop iteration apart.
+fn drive(now: Instant, id: PeerId, peer: &mut Peer, events: &mut VecDeque<(PeerId, Event)>, sink: &mut impl Sink) {
+    let mut rounds = 0;
     loop {
         match peer.rtc.poll_output() {
+            Ok(Output::Timeout(t)) if t <= now && rounds < MAX_DUE_ROUNDS => {
+                rounds += 1;
+                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                    debug!(peer = id, error = %e, "timeout handling failed");
+                }
+            }
             Ok(Output::Timeout(t)) => {
                 peer.timeout = t;
                 return;
@@ -1317,7 +1445,7 @@ mod tests {
         assert!(!owner_saw_guest(&sink), "a waiting participant is invisible");
         sink.events.clear();
 
-        let view = sfu.update_permission("room", "guest", FULL, &mut sink).expect("present");
+        let view = sfu.update_permission(t0, "room", "guest", FULL, &mut sink).expect("present");
         assert_eq!(view.permission, FULL);
         let own_update = sink.events.iter().find_map(|(k, e)| match e {
             MediaEvent::ParticipantsChanged(v) if *k == B => v.iter().find(|p| p.identity == "guest").cloned(),
@@ -1325,7 +1453,7 @@ mod tests {
         });
         assert_eq!(own_update.expect("the guest is told its new permission").permission, FULL);
         assert!(owner_saw_guest(&sink), "the owner now sees the guest");
-        assert!(sfu.update_permission("room", "nobody", FULL, &mut sink).is_none());
+        assert!(sfu.update_permission(t0, "room", "nobody", FULL, &mut sink).is_none());
     }
 
     // ---- publishing, muting, unpublishing and subscribing with str0m clients -----------

@@ -58,6 +58,7 @@ enum WorkerCommand {
     },
     ReportPresence(UnboundedSender<Presence>),
     ReconnectGrace(Duration),
+    BandwidthEstimation(Option<u64>),
     CloseRoom {
         room: String,
         reason: RemovedReason,
@@ -173,6 +174,13 @@ impl MediaHandle {
     /// [`crate::sfu::RECONNECT_GRACE`]), on every worker.
     pub fn set_reconnect_grace(&self, grace: Duration) -> Result<(), MediaGone> {
         self.to_all(|| WorkerCommand::ReconnectGrace(grace))
+    }
+
+    /// Where subscriber connections start their bandwidth estimate, bit/s (default
+    /// [`crate::sfu::BWE_START`]); `None` turns bandwidth estimation off. Applies to
+    /// participants who join afterwards, on every worker.
+    pub fn set_bandwidth_estimation(&self, start_bps: Option<u64>) -> Result<(), MediaGone> {
+        self.to_all(|| WorkerCommand::BandwidthEstimation(start_bps))
     }
 
     /// Removes everyone from a room (each is told `reason`).
@@ -374,12 +382,15 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
             match command {
                 WorkerCommand::ReportPresence(_) => {}
                 WorkerCommand::ReconnectGrace(grace) => sfu.set_reconnect_grace(grace),
+                WorkerCommand::BandwidthEstimation(start) => {
+                    sfu.set_bandwidth_estimation(start.map(str0m::bwe::Bitrate::bps));
+                }
                 WorkerCommand::CloseRoom { room, reason } => sfu.close_room(now, &room, reason, &mut sink),
                 WorkerCommand::Remove { room, identity, reason } => {
                     sfu.remove_participant(now, &room, &identity, reason, &mut sink);
                 }
                 WorkerCommand::UpdatePermission { room, identity, permission, reply } => {
-                    let _ = reply.send(sfu.update_permission(&room, &identity, permission, &mut sink));
+                    let _ = reply.send(sfu.update_permission(now, &room, &identity, permission, &mut sink));
                 }
                 WorkerCommand::Participants { room, reply } => {
                     let _ = reply.send(sfu.participants(&room));

@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// available core).
     #[arg(long, env = "VROOM_MEDIA_WORKERS")]
     pub media_workers: Option<usize>,
+    /// Where each subscriber connection's bandwidth estimate starts, kbit/s; simulcast layers
+    /// follow the estimate (default 1000; 0 turns bandwidth estimation off).
+    #[arg(long, env = "VROOM_BWE_START_KBPS")]
+    pub bwe_start_kbps: Option<u32>,
     /// Log filter, e.g. `info` or `vroom=debug` (default `info`).
     #[arg(long, env = "VROOM_LOG")]
     pub log: Option<String>,
@@ -103,6 +107,7 @@ pub struct FileConfig {
     pub node_ip: Option<IpAddr>,
     pub udp_port: Option<u16>,
     pub media_workers: Option<usize>,
+    pub bwe_start_kbps: Option<u32>,
     pub log: Option<String>,
     pub dev: Option<bool>,
     pub webhook_retry_scale: Option<f64>,
@@ -138,6 +143,8 @@ pub struct ServeConfig {
     pub udp_port: u16,
     /// Media worker threads (at least 1).
     pub media_workers: usize,
+    /// Where subscriber connections start their bandwidth estimate, kbit/s (0: off).
+    pub bwe_start_kbps: u32,
     pub log: String,
     pub dev: bool,
     /// Multiplies the webhook retry delays (1.0 in production).
@@ -165,6 +172,7 @@ impl ServeConfig {
             node_ip: args.node_ip.or(file.node_ip),
             udp_port: args.udp_port.or(file.udp_port).unwrap_or(DEFAULT_UDP_PORT),
             media_workers: args.media_workers.or(file.media_workers).unwrap_or_else(default_media_workers),
+            bwe_start_kbps: args.bwe_start_kbps.or(file.bwe_start_kbps).unwrap_or(DEFAULT_BWE_START_KBPS),
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned()),
             dev: args.dev || file.dev.unwrap_or(false),
             webhook_retry_scale: args.webhook_retry_scale.or(file.webhook_retry_scale).unwrap_or(1.0),
@@ -212,6 +220,7 @@ impl ServeConfig {
             udp_port: 0,
             // Two, whatever the machine, so tests exercise routing between workers.
             media_workers: 2,
+            bwe_start_kbps: DEFAULT_BWE_START_KBPS,
             log: "info".into(),
             dev: false,
             webhook_retry_scale: 1.0,
@@ -224,6 +233,9 @@ impl ServeConfig {
 fn limit(args: (Option<u32>, Option<u32>), file: (Option<u32>, Option<u32>), default: Limit) -> Limit {
     Limit::new(args.0.or(file.0).unwrap_or(default.per_second), args.1.or(file.1).unwrap_or(default.burst))
 }
+
+/// Where a subscriber connection's bandwidth estimate starts until its feedback says more.
+pub const DEFAULT_BWE_START_KBPS: u32 = 1_000;
 
 /// One media worker per core the process may use (1 when that is unknown).
 pub fn default_media_workers() -> usize {

@@ -34,6 +34,8 @@ pub fn start(config: &ServeConfig, platform: Arc<Platform>, api_key: &str, api_s
     let workers = config.media_workers;
     let media = vroom_media::start_workers(vroom_media::WorkerConfig { bind, node_ip, workers })
         .with_context(|| format!("starting {workers} media workers on UDP from {bind}"))?;
+    let bwe_start = (config.bwe_start_kbps > 0).then(|| u64::from(config.bwe_start_kbps) * 1000);
+    media.set_bandwidth_estimation(bwe_start).context("media worker stopped")?;
     let (udp_addrs, counters) = (media.udp_addrs(), media.counters());
     // Installed before the signalling routes exist, so no join can go unreported. Every
     // worker reports into this one channel; a room's reports all come from its worker, so
