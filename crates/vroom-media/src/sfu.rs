@@ -97,6 +97,16 @@ struct Session {
     signal_lost_at: Option<Instant>,
 }
 
+/// A subscriber connection's latest bandwidth estimate.
+#[derive(Debug, Clone, Copy)]
+struct Estimate {
+    bps: u64,
+    /// When it last changed.
+    changed_at: Instant,
+    /// When the estimator was last restarted because it stalled.
+    restarted_at: Option<Instant>,
+}
+
 /// A media section a publisher's offer added.
 struct AddedMedia {
     mid: Mid,
@@ -118,6 +128,9 @@ struct LinkStats {
 const IDLE_TIMEOUT: Duration = Duration::from_millis(100);
 /// Where a subscriber connection's bandwidth estimate starts, until its feedback says more.
 pub const BWE_START: Bitrate = Bitrate::kbps(1_000);
+/// How long a subscriber's estimate may sit unchanged below what it wants before the
+/// estimator is restarted to probe again (and the least time between restarts).
+const BWE_STALL: Duration = Duration::from_secs(8);
 /// How often subscribers' bandwidth estimates are shared out among their video tracks.
 const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a participant whose signalling connection dropped stays in its room.
@@ -147,7 +160,7 @@ pub struct Sfu {
     /// Where subscriber connections start their bandwidth estimate (`None`: no estimation).
     bwe_start: Option<Bitrate>,
     /// Subscriber peer → its latest bandwidth estimate, bit/s.
-    estimates: HashMap<PeerId, u64>,
+    estimates: HashMap<PeerId, Estimate>,
     next_allocation: Option<Instant>,
     /// Where a publisher's packets belong, by (peer, SSRC, payload type): looked up in
     /// str0m once, not per packet.
@@ -809,6 +822,9 @@ impl Sfu {
             }
             Event::RtpPacket(packet) if role == PeerRole::Publisher => self.forward(id, owner, packet, sink),
             Event::PeerStats(stats) => {
+                if role == PeerRole::Subscriber {
+                    debug!(peer = id, peer_bytes_tx = stats.peer_bytes_tx, media_bytes_tx = stats.bytes_tx, rtt = ?stats.rtt, loss = ?stats.egress_loss_fraction, "subscriber link stats");
+                }
                 let loss = stats.ingress_loss_fraction.unwrap_or(0.0).max(stats.egress_loss_fraction.unwrap_or(0.0));
                 self.links.insert(id, LinkStats { loss, rtt: stats.rtt });
                 if role == PeerRole::Subscriber
@@ -819,7 +835,11 @@ impl Sfu {
             }
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, can_probe }) if role == PeerRole::Subscriber => {
                 debug!(peer = id, estimate = estimate.as_u64(), can_probe, "bandwidth estimate");
-                self.estimates.insert(id, estimate.as_u64());
+                let bps = estimate.as_u64();
+                let e = self.estimates.entry(id).or_insert(Estimate { bps, changed_at: now, restarted_at: None });
+                if e.bps != bps {
+                    *e = Estimate { bps, changed_at: now, ..*e };
+                }
             }
             Event::KeyframeRequest(req) if role == PeerRole::Subscriber => {
                 if let Some((pub_peer, in_mid)) = self.feeds.get(&(id, req.mid)).copied()
@@ -1078,8 +1098,20 @@ impl Sfu {
             }
         }
         for (sub_peer, demand) in demands {
-            let Some(&estimate) = self.estimates.get(&sub_peer) else { continue };
+            let Some(e) = self.estimates.get_mut(&sub_peer) else { continue };
+            let estimate = e.bps;
             let shares = allocation::allocate(estimate, demand.audio, &demand.tracks);
+            // An upgrade is wanted that the estimate does not pay for, and the estimate has not
+            // moved for a while: the estimator is stuck (after loss it can hold a value long
+            // after the link cleared, and in that state it does not probe). Restarting it from
+            // the same value makes it probe above it at once.
+            let wants_more = shares.next.is_some_and(|n| n as f64 > estimate as f64 * allocation::UPGRADE_SHARE);
+            let stalled = now.duration_since(e.changed_at) >= BWE_STALL
+                && e.restarted_at.is_none_or(|t| now.duration_since(t) >= BWE_STALL);
+            let restart = wants_more && stalled;
+            if restart {
+                e.restarted_at = Some(now);
+            }
             debug!(peer = sub_peer, estimate, used = shares.used, desired = shares.desired, layers = ?shares.layers, tracks = ?demand.tracks, "bandwidth allocation");
             for (video, layer) in demand.videos.iter().zip(&shares.layers) {
                 let cap = video.qualities.get(*layer).copied().unwrap_or(Quality::High);
@@ -1088,6 +1120,10 @@ impl Sfu {
                 }
             }
             if let Some(peer) = self.peers.get_mut(&sub_peer) {
+                if restart {
+                    debug!(peer = sub_peer, estimate, "bandwidth estimate stalled below demand: probing again");
+                    peer.rtc.bwe().reset(Bitrate::bps(estimate));
+                }
                 let minimum = shares.next.unwrap_or(shares.used);
                 peer.rtc.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(shares.desired.max(minimum)));
                 drive(now, sub_peer, peer, &mut self.events, sink);
