@@ -147,7 +147,7 @@ describe('simulcast layers follow the bandwidth estimate over a shaped link', ()
 
         // 2. Open link: 720p.
         link.unshape();
-        await until('bob reaches 720p on the open link', async () => (await video(pageB)).width === 1280, 45_000);
+        await until('bob reaches 720p on the open link', async () => (await video(pageB)).width === 1280, 60_000);
         await watch(pageB, 3, `${pkg} open`);
 
         // 3. Slow again: back below 720p, still decoding.

@@ -7,8 +7,9 @@
 //! smaller picture that plays instead of a large one that freezes, and a link that only
 //! hiccups keeps its quality. Pure: fed loss samples with their time.
 //!
-//! This reacts to loss only. A delay-based estimate (transport-wide congestion control)
-//! would react before packets are lost; see the README for why it is not used yet.
+//! A backstop: the bandwidth estimate ([`crate::allocation`]) normally moves layers before
+//! packets are lost; this catches links that lose packets without the estimate noticing, and
+//! subscribers whose client sends no transport-wide feedback.
 
 use std::time::{Duration, Instant};
 

@@ -9,8 +9,9 @@
 //! ## Shape
 //!
 //! - [`state`]: rooms and who publishes/subscribes what, as plain state transitions.
-//! - [`layer`], [`forward`], [`rewrite`], [`congestion`], [`data`]: simulcast layer
-//!   choice, per-subscriber fan-out and RTP rewriting, loss-driven layer caps and data-packet
+//! - [`layer`], [`forward`], [`rewrite`], [`allocation`], [`congestion`], [`data`]:
+//!   simulcast layer choice, per-subscriber fan-out and RTP rewriting, sharing a subscriber's
+//!   bandwidth estimate among its video tracks, loss-driven layer caps and data-packet
 //!   routing, all pure.
 //! - [`sfu::Sfu`]: the sans-IO core of one worker. Inputs: commands, datagrams (with
 //!   their arrival [`std::time::Instant`]) and timeouts. Outputs: datagrams and events,
@@ -43,7 +44,14 @@
 //! applies the VP8 patch while serialising, keeps the packet for NACK → RTX, and writes RTCP
 //! sender reports. Nothing is depacketized and the payload is shared between subscribers.
 //! Keyframe requests (PLI) from a subscriber go upstream to the layer it receives.
-//! [`congestion`] moves a subscriber whose link loses packets to lower layers.
+//!
+//! ## Bandwidth
+//!
+//! Subscriber connections run str0m's send-side bandwidth estimation (transport-wide
+//! congestion control, paced at the estimate). [`allocation`] shares each estimate among the
+//! subscriber's video tracks twice a second, from the layer rates [`forward`] measures, and
+//! the estimator is told what to probe for. [`congestion`] also moves a subscriber whose link
+//! loses packets to lower layers.
 
 pub mod activity;
 pub mod allocation;

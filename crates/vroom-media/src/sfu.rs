@@ -8,7 +8,7 @@
 //! subscriber's sequence number, timestamp and VP8 ids ([`crate::rewrite`]); the payload is
 //! shared, not copied, and never depacketized.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -101,8 +101,8 @@ struct Session {
 #[derive(Debug, Clone, Copy)]
 struct Estimate {
     bps: u64,
-    /// When it last changed.
-    changed_at: Instant,
+    /// When it last changed (str0m reports it only when it does).
+    moved_at: Instant,
     /// When the estimator was last restarted because it stalled.
     restarted_at: Option<Instant>,
 }
@@ -128,9 +128,15 @@ struct LinkStats {
 const IDLE_TIMEOUT: Duration = Duration::from_millis(100);
 /// Where a subscriber connection's bandwidth estimate starts, until its feedback says more.
 pub const BWE_START: Bitrate = Bitrate::kbps(1_000);
-/// How long a subscriber's estimate may sit unchanged below what it wants before the
-/// estimator is restarted to probe again (and the least time between restarts).
+/// The SDP extension for transport-wide sequence numbers (what the estimate is built on).
+const TWCC_EXTENSION: &str = "transport-wide-cc";
+/// How long a subscriber's estimate may stay exactly the same, below what the subscriber
+/// wants, before the estimator is restarted to probe again. On a congested link the estimate
+/// keeps moving; one frozen this long is held by the estimator, not by the link.
 const BWE_STALL: Duration = Duration::from_secs(8);
+/// The least time between two restarts of one subscriber's estimator (each probes well above
+/// the estimate, which briefly overshoots on a link that really is that narrow).
+const BWE_RESTART_INTERVAL: Duration = Duration::from_secs(30);
 /// How often subscribers' bandwidth estimates are shared out among their video tracks.
 const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a participant whose signalling connection dropped stays in its room.
@@ -161,6 +167,8 @@ pub struct Sfu {
     bwe_start: Option<Bitrate>,
     /// Subscriber peer → its latest bandwidth estimate, bit/s.
     estimates: HashMap<PeerId, Estimate>,
+    /// Subscriber peers whose client gives no transport-wide feedback (no estimate).
+    without_bwe: HashSet<PeerId>,
     next_allocation: Option<Instant>,
     /// Where a publisher's packets belong, by (peer, SSRC, payload type): looked up in
     /// str0m once, not per packet.
@@ -191,6 +199,7 @@ impl Sfu {
             link_caps: HashMap::new(),
             bwe_start: Some(BWE_START),
             estimates: HashMap::new(),
+            without_bwe: HashSet::new(),
             next_allocation: None,
             sources: HashMap::new(),
         }
@@ -405,6 +414,13 @@ impl Sfu {
         };
         let sub_peer = session.subscriber;
         let Some(peer) = self.peers.get_mut(&sub_peer) else { return };
+        // A client that gives no transport-wide feedback never gets an estimate, and str0m
+        // would pace it at the starting rate for good: unpace it, and let its layers follow
+        // its settings and loss only.
+        if self.bwe_start.is_some() && !sdp.contains(TWCC_EXTENSION) && self.without_bwe.insert(sub_peer) {
+            debug!(?key, "subscriber gives no transport-wide feedback: no bandwidth estimation");
+            peer.rtc.bwe().reset(Bitrate::gbps(10));
+        }
         let accepted = match SdpAnswer::from_sdp_string(sdp) {
             Ok(answer) => peer.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
@@ -465,8 +481,8 @@ impl Sfu {
         let Some(forward) = self.forwards.get_mut(&source) else { return };
         let link_cap = self.link_caps.get(&sub_peer).map_or(Quality::High, LossControl::cap);
         forward.add((sub_peer, out_mid), settings, link_cap);
-        // With an estimate, start small: the next allocation raises it if the estimate pays.
-        if self.estimates.contains_key(&sub_peer) {
+        // Start small: the next allocation raises it if the estimate pays.
+        if self.bwe_start.is_some() && !self.without_bwe.contains(&sub_peer) {
             forward.set_bwe_cap((sub_peer, out_mid), Quality::Low);
         }
         self.feeds.insert((sub_peer, out_mid), source);
@@ -556,6 +572,7 @@ impl Sfu {
                 self.links.remove(&id);
                 self.link_caps.remove(&id);
                 self.estimates.remove(&id);
+                self.without_bwe.remove(&id);
                 self.sources.retain(|(peer, _, _), _| *peer != id);
             }
         }
@@ -836,9 +853,9 @@ impl Sfu {
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, can_probe }) if role == PeerRole::Subscriber => {
                 debug!(peer = id, estimate = estimate.as_u64(), can_probe, "bandwidth estimate");
                 let bps = estimate.as_u64();
-                let e = self.estimates.entry(id).or_insert(Estimate { bps, changed_at: now, restarted_at: None });
+                let e = self.estimates.entry(id).or_insert(Estimate { bps, moved_at: now, restarted_at: None });
                 if e.bps != bps {
-                    *e = Estimate { bps, changed_at: now, ..*e };
+                    (e.bps, e.moved_at) = (bps, now);
                 }
             }
             Event::KeyframeRequest(req) if role == PeerRole::Subscriber => {
@@ -1106,8 +1123,8 @@ impl Sfu {
             // after the link cleared, and in that state it does not probe). Restarting it from
             // the same value makes it probe above it at once.
             let wants_more = shares.next.is_some_and(|n| n as f64 > estimate as f64 * allocation::UPGRADE_SHARE);
-            let stalled = now.duration_since(e.changed_at) >= BWE_STALL
-                && e.restarted_at.is_none_or(|t| now.duration_since(t) >= BWE_STALL);
+            let stalled = now.duration_since(e.moved_at) >= BWE_STALL
+                && e.restarted_at.is_none_or(|t| now.duration_since(t) >= BWE_RESTART_INTERVAL);
             let restart = wants_more && stalled;
             if restart {
                 e.restarted_at = Some(now);
@@ -1124,6 +1141,10 @@ impl Sfu {
                     debug!(peer = sub_peer, estimate, "bandwidth estimate stalled below demand: probing again");
                     peer.rtc.bwe().reset(Bitrate::bps(estimate));
                 }
+                // While a better layer is wanted than the estimate pays for, pad up to the rate
+                // it needs (str0m caps padding at the estimate): a link kept busy gives probes
+                // and delay a true reading. Without it, probes on an idle link pass a policer's
+                // burst allowance, the estimate overshoots, and the layer flips up and down.
                 let minimum = shares.next.unwrap_or(shares.used);
                 peer.rtc.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(shares.desired.max(minimum)));
                 drive(now, sub_peer, peer, &mut self.events, sink);

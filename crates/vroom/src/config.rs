@@ -326,6 +326,19 @@ mod tests {
     }
 
     #[test]
+    fn bandwidth_estimation_start_follows_file_then_flag() {
+        let c = ServeConfig::resolve(&CommonArgs::default(), &ServeArgs::default()).unwrap();
+        assert_eq!(c.bwe_start_kbps, DEFAULT_BWE_START_KBPS);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vroom.toml");
+        std::fs::write(&file, "bwe_start_kbps = 300\n").unwrap();
+        let common = CommonArgs { config: Some(file), data_dir: None };
+        assert_eq!(ServeConfig::resolve(&common, &ServeArgs::default()).unwrap().bwe_start_kbps, 300);
+        let args = ServeArgs { bwe_start_kbps: Some(0), ..Default::default() };
+        assert_eq!(ServeConfig::resolve(&common, &args).unwrap().bwe_start_kbps, 0);
+    }
+
+    #[test]
     fn media_workers_default_to_the_cores_and_follow_file_then_flag() {
         let c = ServeConfig::resolve(&CommonArgs::default(), &ServeArgs::default()).unwrap();
         assert_eq!(c.media_workers, std::thread::available_parallelism().unwrap().get());
