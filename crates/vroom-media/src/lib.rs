@@ -57,6 +57,7 @@ mod peer;
 pub mod rewrite;
 pub mod sfu;
 pub mod state;
+mod udp;
 pub mod worker;
 
 pub use model::*;
