@@ -66,6 +66,7 @@ mod peer;
 pub mod rewrite;
 pub mod sfu;
 pub mod state;
+mod udp;
 pub mod worker;
 
 pub use model::*;

@@ -6,8 +6,10 @@
 //! forwarding never crosses threads. Workers share nothing with each other (their packet
 //! counters are atomics `/metrics` reads), and there is no lock on the packet path.
 //!
-//! A worker's loop: apply queued commands, read datagrams until the earliest peer timeout
-//! (capped so commands are picked up within a few milliseconds), then drive due timeouts.
+//! A worker's loop: apply queued commands, wait for datagrams until the earliest peer timeout
+//! (capped so commands are picked up within a few milliseconds), read them in batches
+//! (`recvmmsg`, see [`crate::udp`]), then drive due timeouts. Outgoing datagrams are queued and
+//! sent in batches (`sendmmsg`) after each of these steps, so none waits past the loop turn.
 //! Events go straight to each participant's signalling session over its own unbounded
 //! channel, so a worker never waits on signalling.
 
@@ -25,13 +27,13 @@ use tracing::{debug, info, warn};
 
 use crate::model::*;
 use crate::sfu::{Sfu, Sink};
+use crate::udp::{self, RecvBatch, SendQueue};
 
-/// Longest the worker sleeps in `recv` before looking at its command channel again.
+/// Longest the worker waits for datagrams before looking at its command channel again.
 const COMMAND_LATENCY: Duration = Duration::from_millis(5);
-/// Largest datagram read (WebRTC keeps packets under the MTU).
-const RECV_BUFFER: usize = 2048;
-/// Datagrams handled before commands and timeouts get a turn.
-const RECV_BATCH: usize = 64;
+/// Datagrams handled before commands and timeouts get a turn (reached after a read that
+/// passes it, so up to a batch, [`udp::RECV_SLOTS`], less one more).
+const RECV_BUDGET: usize = 64;
 
 /// Where the workers listen and what address they announce.
 #[derive(Debug, Clone)]
@@ -99,6 +101,8 @@ pub struct MediaCounters {
     /// Datagrams of any kind sent and received.
     pub datagrams_sent: AtomicU64,
     pub datagrams_received: AtomicU64,
+    /// Datagrams the kernel did not take (send buffer full, or an error for that peer).
+    pub datagrams_send_dropped: AtomicU64,
 }
 
 /// Whether a datagram is (S)RTP media rather than RTCP, STUN or DTLS (RFC 7983, and
@@ -320,22 +324,19 @@ fn size_buffers(socket: &UdpSocket) {
 
 struct SocketSink<'a> {
     socket: &'a UdpSocket,
+    queue: &'a mut SendQueue,
     sessions: &'a mut HashMap<ParticipantKey, UnboundedSender<MediaEvent>>,
     counters: &'a MediaCounters,
     presence: &'a Option<UnboundedSender<Presence>>,
 }
 
 impl Sink for SocketSink<'_> {
+    /// Queues the datagram; it leaves with the next flush (at the latest at the end of the
+    /// current step of the worker's loop) and is counted once the kernel has taken it.
     fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
-        if let Err(e) = self.socket.send_to(data, to) {
-            debug!(%to, error = %e, "UDP send failed");
-            return;
-        }
-        self.counters.datagrams_sent.fetch_add(1, Ordering::Relaxed);
-        if is_rtp(data) {
-            self.counters.rtp_sent.fetch_add(1, Ordering::Relaxed);
-            self.counters.rtp_sent_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-        }
+        let counters = self.counters;
+        let dropped = self.queue.send(self.socket, to, data, |sent| count_sent(counters, sent));
+        count_dropped(counters, dropped);
     }
 
     fn event(&mut self, to: ParticipantKey, event: MediaEvent) {
@@ -356,13 +357,39 @@ impl Sink for SocketSink<'_> {
     }
 }
 
+fn count_sent(counters: &MediaCounters, datagram: &[u8]) {
+    counters.datagrams_sent.fetch_add(1, Ordering::Relaxed);
+    if is_rtp(datagram) {
+        counters.rtp_sent.fetch_add(1, Ordering::Relaxed);
+        counters.rtp_sent_bytes.fetch_add(datagram.len() as u64, Ordering::Relaxed);
+    }
+}
+
+fn count_dropped(counters: &MediaCounters, dropped: usize) {
+    if dropped > 0 {
+        counters.datagrams_send_dropped.fetch_add(dropped as u64, Ordering::Relaxed);
+    }
+}
+
+/// Sends what the last step queued.
+fn flush(socket: &UdpSocket, queue: &mut SendQueue, counters: &MediaCounters) {
+    if !queue.is_empty() {
+        count_dropped(counters, queue.flush(socket, |sent| count_sent(counters, sent)));
+    }
+}
+
 fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, counters: &MediaCounters) {
     let start = Instant::now();
     let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let mut sfu = Sfu::new(host, start, unix_ms);
     let mut sessions: HashMap<ParticipantKey, UnboundedSender<MediaEvent>> = HashMap::new();
     let mut presence: Option<UnboundedSender<Presence>> = None;
-    let mut buf = vec![0u8; RECV_BUFFER];
+    // Allocated once: every datagram in or out is copied into these.
+    let mut batch = RecvBatch::new();
+    let mut queue = SendQueue::new();
+    // Whether the last turn stopped reading with datagrams probably still waiting (its budget
+    // was spent), so the next turn reads without waiting first.
+    let mut more = false;
     loop {
         loop {
             let command = match commands.try_recv() {
@@ -378,7 +405,13 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
                 presence = Some(tx);
                 continue;
             }
-            let mut sink = SocketSink { socket: &socket, sessions: &mut sessions, counters, presence: &presence };
+            let mut sink = SocketSink {
+                socket: &socket,
+                queue: &mut queue,
+                sessions: &mut sessions,
+                counters,
+                presence: &presence,
+            };
             match command {
                 WorkerCommand::ReportPresence(_) => {}
                 WorkerCommand::ReconnectGrace(grace) => sfu.set_reconnect_grace(grace),
@@ -407,43 +440,112 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
                     }
                 }
             }
+            flush(&socket, &mut queue, counters);
         }
         let now = Instant::now();
         let wait =
             sfu.poll_timeout(now).saturating_duration_since(now).clamp(Duration::from_millis(1), COMMAND_LATENCY);
-        if let Err(e) = socket.set_read_timeout(Some(wait)) {
-            warn!(error = %e, "cannot set the socket timeout");
-        }
-        for _ in 0..RECV_BATCH {
-            match socket.recv_from(&mut buf) {
-                Ok((n, source)) => {
-                    counters.datagrams_received.fetch_add(1, Ordering::Relaxed);
-                    if is_rtp(&buf[..n]) {
-                        counters.rtp_received.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let mut sink =
-                        SocketSink { socket: &socket, sessions: &mut sessions, counters, presence: &presence };
-                    sfu.handle_receive(Instant::now(), source, &buf[..n], &mut sink);
-                    // Later reads in this batch must not block.
-                    let _ = socket.set_nonblocking(true);
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+        let readable = more
+            || udp::wait_readable(&socket, wait).unwrap_or_else(|e| {
+                warn!(error = %e, "cannot wait for the media socket");
+                // Do not spin on a persistent error.
+                std::thread::sleep(wait);
+                false
+            });
+        more = false;
+        // Reads until nothing is waiting or the budget is spent. Handling a batch takes long
+        // enough (a packet fans out to every subscriber) for more to arrive meanwhile; they are
+        // read in the same turn, not after another round of timeouts.
+        let mut handled = 0;
+        while readable && !more {
+            let n = match batch.recv(&socket) {
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => break,
                 Err(e) => {
                     // ICMP errors surface here on some systems; they concern one peer.
                     debug!(error = %e, "UDP receive error");
                     break;
                 }
+            };
+            let mut sink = SocketSink {
+                socket: &socket,
+                queue: &mut queue,
+                sessions: &mut sessions,
+                counters,
+                presence: &presence,
+            };
+            for (source, datagram) in batch.datagrams() {
+                counters.datagrams_received.fetch_add(1, Ordering::Relaxed);
+                if is_rtp(datagram) {
+                    counters.rtp_received.fetch_add(1, Ordering::Relaxed);
+                }
+                sfu.handle_receive(Instant::now(), source, datagram, &mut sink);
             }
+            flush(&socket, &mut queue, counters);
+            handled += n;
+            more = handled >= RECV_BUDGET;
         }
-        let _ = socket.set_nonblocking(false);
-        let mut sink = SocketSink { socket: &socket, sessions: &mut sessions, counters, presence: &presence };
+        let mut sink =
+            SocketSink { socket: &socket, queue: &mut queue, sessions: &mut sessions, counters, presence: &presence };
         sfu.handle_timeout(Instant::now(), &mut sink);
+        flush(&socket, &mut queue, counters);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{is_rtp, room_worker};
+    use std::collections::HashMap;
+    use std::net::{SocketAddr, UdpSocket};
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use super::{MediaCounters, SocketSink, flush, is_rtp, room_worker};
+    use crate::sfu::Sink;
+    use crate::udp::{SEND_SLOTS, SendQueue};
+
+    #[test]
+    fn the_sink_counts_only_datagrams_the_kernel_took() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = receiver.local_addr().unwrap();
+        let refused: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let (mut queue, mut sessions, counters) = (SendQueue::new(), HashMap::new(), MediaCounters::default());
+        let mut rtp = [0u8; 100];
+        rtp[..2].copy_from_slice(&[0x80, 96]);
+        let rtcp = [0x80, 201, 0, 1, 0, 0, 0, 0];
+        let get = |c: &MediaCounters| {
+            [&c.datagrams_sent, &c.rtp_sent, &c.rtp_sent_bytes, &c.datagrams_send_dropped]
+                .map(|a| a.load(Ordering::Relaxed))
+        };
+        {
+            let mut sink = SocketSink {
+                socket: &socket,
+                queue: &mut queue,
+                sessions: &mut sessions,
+                counters: &counters,
+                presence: &None,
+            };
+            // 3 × 64 queued: the first two fills are flushed by the sink itself.
+            for i in 0..3 * SEND_SLOTS {
+                match i % 3 {
+                    0 => sink.transmit(to, &rtp),
+                    1 => sink.transmit(to, &rtcp),
+                    _ => sink.transmit(if i == 5 { refused } else { to }, &rtp[..50]),
+                }
+            }
+        }
+        // 128 flushed so far: 43 RTCP, 43 long RTP, 42 short RTP of which one was refused.
+        assert_eq!(get(&counters), [127, 84, 43 * 100 + 41 * 50, 1]);
+        flush(&socket, &mut queue, &counters);
+        assert_eq!(get(&counters), [191, 127, 64 * 100 + 63 * 50, 1]);
+        receiver.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut buf = [0u8; 2048];
+        let mut received = 0;
+        while receiver.recv(&mut buf).is_ok() {
+            received += 1;
+        }
+        assert_eq!(received, 191);
+    }
 
     #[test]
     fn a_room_always_maps_to_the_same_worker() {
