@@ -134,6 +134,9 @@ fn media_metrics(counters: &[Arc<vroom_media::MediaCounters>]) -> Vec<vroom_api:
         counter("media_rtp_sent_bytes", "bytes of the RTP packets sent by the media server", |c| &c.rtp_sent_bytes),
         counter("media_datagrams_received", "UDP datagrams received by the media server", |c| &c.datagrams_received),
         counter("media_datagrams_sent", "UDP datagrams sent by the media server", |c| &c.datagrams_sent),
+        counter("media_datagrams_send_dropped", "UDP datagrams the kernel refused to send (full socket buffer)", |c| {
+            &c.datagrams_send_dropped
+        }),
     ]
 }
 

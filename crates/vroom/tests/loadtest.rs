@@ -83,7 +83,8 @@ async fn metric(base: &str, name: &str) -> u64 {
 
 #[tokio::test]
 async fn a_short_run_delivers_to_every_subscriber_and_matches_the_server_counters() {
-    let server = TestServer::start().await;
+    // Without bandwidth estimation: its probes resend media the subscribers already counted.
+    let server = TestServer::start_with(|c| ServeConfig { bwe_start_kbps: 0, ..c }).await;
     let sent = "vroom_media_rtp_sent_packets_total";
     let received = "vroom_media_rtp_received_packets_total";
     let (sent_before, received_before) = (metric(&server.base, sent).await, metric(&server.base, received).await);
@@ -163,6 +164,8 @@ async fn rooms_on_different_media_workers_each_forward_through_their_own() {
     let scraped = metric(&server.base, "vroom_media_rtp_sent_packets_total").await - scraped_before;
     let total: u64 = counters.iter().zip(&before).map(|(c, b)| c.rtp_sent.load(Relaxed) - b).sum();
     assert!(scraped.abs_diff(total) <= total / 50, "/metrics {scraped}, workers {sent:?} then {total}");
+    let dropped: u64 = counters.iter().map(|c| c.datagrams_send_dropped.load(Relaxed)).sum();
+    assert_eq!(metric(&server.base, "vroom_media_datagrams_send_dropped_total").await, dropped);
     server.stop().await;
 }
 
