@@ -378,6 +378,46 @@ mod tests {
     const ON: TrackSettings = TrackSettings { disabled: false, max_quality: Quality::High };
 
     #[test]
+    fn layer_rates_are_measured_and_offered_within_each_subscribers_wishes() {
+        let t0 = Instant::now();
+        let [q, h, f]: [Rid; 3] = ["q", "h", "f"].map(Rid::from);
+        let mut video = Fanout::new(TrackKind::Video, vec![q, h, f]);
+        video.add(1u8, ON, Quality::High);
+        video.add(2, TrackSettings { disabled: false, max_quality: Quality::Medium }, Quality::High);
+        video.add(3, TrackSettings { disabled: true, max_quality: Quality::High }, Quality::High);
+        video.update_rates(t0);
+        // One second: 20 kB on q, 60 kB on h, 100 kB on f (160, 480, 800 kbit/s).
+        for (rid, bytes) in [(q, 20_000), (h, 60_000), (f, 100_000)] {
+            for _ in 0..10 {
+                video.count(Some(rid), bytes / 10);
+            }
+        }
+        video.update_rates(ms(t0, 1000));
+        assert_eq!(video.total_rate(), 1_440_000);
+        let (track, qualities) = video.demand(0).expect("subscribed");
+        assert_eq!(track.rates, [160_000, 480_000, 960_000], "f costs at least twice h");
+        assert_eq!(qualities, [Quality::Low, Quality::Medium, Quality::High]);
+        assert_eq!(track.current, None, "nothing forwarded yet");
+        let (track, qualities) = video.demand(1).expect("subscribed");
+        assert_eq!((track.rates, qualities), (vec![160_000, 480_000], vec![Quality::Low, Quality::Medium]));
+        assert!(video.demand(2).is_none(), "disabled: takes nothing");
+        // The loss cap narrows what is offered too; the bandwidth cap does not (it is the answer).
+        video.set_link_cap(1, Quality::Low);
+        video.set_bwe_cap(1, Quality::Low);
+        assert_eq!(video.demand(0).unwrap().0.rates, [160_000]);
+        video.set_bwe_cap(2, Quality::Low);
+        assert_eq!(video.demand(1).unwrap().0.rates, [160_000, 480_000]);
+        // f stops: after three quiet updates it is no longer offered; the others are smoothed.
+        for i in 2..5 {
+            video.count(Some(q), 20_000);
+            video.count(Some(h), 60_000);
+            video.update_rates(ms(t0, 1000 * i));
+        }
+        video.set_link_cap(1, Quality::High);
+        assert_eq!(video.demand(0).unwrap().0.rates, [160_000, 480_000]);
+    }
+
+    #[test]
     fn muted_tracks_are_not_forwarded_and_video_resumes_at_a_keyframe() {
         let t0 = Instant::now();
         let mut audio = Fanout::new(TrackKind::Audio, vec![]);

@@ -417,7 +417,9 @@ impl Sfu {
         // A client that gives no transport-wide feedback never gets an estimate, and str0m
         // would pace it at the starting rate for good: unpace it, and let its layers follow
         // its settings and loss only.
-        if self.bwe_start.is_some() && !sdp.contains(TWCC_EXTENSION) && self.without_bwe.insert(sub_peer) {
+        // (An answer without media, to an offer of data channels only, says nothing yet.)
+        let has_media = sdp.contains("\nm=audio") || sdp.contains("\nm=video");
+        if self.bwe_start.is_some() && has_media && !sdp.contains(TWCC_EXTENSION) && self.without_bwe.insert(sub_peer) {
             debug!(?key, "subscriber gives no transport-wide feedback: no bandwidth estimation");
             peer.rtc.bwe().reset(Bitrate::gbps(10));
         }
@@ -1131,7 +1133,8 @@ impl Sfu {
             }
             debug!(peer = sub_peer, estimate, used = shares.used, desired = shares.desired, layers = ?shares.layers, tracks = ?demand.tracks, "bandwidth allocation");
             for (video, layer) in demand.videos.iter().zip(&shares.layers) {
-                let cap = video.qualities.get(*layer).copied().unwrap_or(Quality::High);
+                // A track with no layer measured yet keeps its cap until one is.
+                let Some(&cap) = video.qualities.get(*layer) else { continue };
                 if let Some(forward) = self.forwards.get_mut(&video.source) {
                     forward.set_bwe_cap(video.target, cap);
                 }
@@ -1334,6 +1337,7 @@ fn drive(now: Instant, id: PeerId, peer: &mut Peer, events: &mut VecDeque<(PeerI
 #[cfg(test)]
 mod tests {
     use super::*;
+    use str0m::rtp::{Extension, ExtensionMap};
 
     #[derive(Default)]
     struct Recorder {
@@ -1389,6 +1393,12 @@ mod tests {
             permission,
             auto_subscribe: true,
         }
+    }
+
+    fn sfu_without_bwe(t0: Instant) -> Sfu {
+        let mut sfu = sfu(t0);
+        sfu.set_bandwidth_estimation(None);
+        sfu
     }
 
     fn sfu(t0: Instant) -> Sfu {
@@ -1576,6 +1586,19 @@ mod tests {
         }
 
         fn join(&mut self, sfu: &mut Sfu, sink: &mut Recorder, key: ParticipantKey, request: JoinRequest) -> usize {
+            self.join_with(sfu, sink, key, request, true)
+        }
+
+        /// Joins a client whose subscriber connection negotiates transport-wide sequence
+        /// numbers (what bandwidth estimation needs) or not.
+        fn join_with(
+            &mut self,
+            sfu: &mut Sfu,
+            sink: &mut Recorder,
+            key: ParticipantKey,
+            request: JoinRequest,
+            twcc: bool,
+        ) -> usize {
             sfu.join(self.now, key, request, sink);
             let n = self.clients.len() as u16;
             let addrs = [0, 1].map(|i| SocketAddr::from(([10, 0, 0, 1], 5000 + n * 2 + i)));
@@ -1584,6 +1607,17 @@ mod tests {
                 rtc.add_local_candidate(Candidate::host(a, "udp").unwrap());
                 rtc
             });
+            if !twcc {
+                let mut exts = ExtensionMap::empty();
+                for (id, ext) in ExtensionMap::standard().iter() {
+                    if *ext != Extension::TransportSequenceNumber {
+                        exts.set(id, ext.clone());
+                    }
+                }
+                let mut rtc = Rtc::builder().set_extension_map(exts).build(self.now);
+                rtc.add_local_candidate(Candidate::host(addrs[1], "udp").unwrap());
+                rtcs[1] = rtc;
+            }
             let [publisher, subscriber] = std::mem::replace(&mut rtcs, [Rtc::new(self.now), Rtc::new(self.now)]);
             self.clients.push(Client { key, publisher, subscriber, addrs, offers_seen: 0, next_offer_id: 1 });
             let i = self.clients.len() - 1;
@@ -1845,6 +1879,39 @@ mod tests {
         assert_eq!(sfu.outlets_of(A, &cam), Some((false, 0)), "forwarding stops at once");
         assert_eq!(net.answer(&mut sfu, &mut sink, bob).len(), 1, "and the section is removed");
         assert!(subscription_states(&sfu, B).is_empty());
+    }
+
+    #[test]
+    fn subscribers_start_on_the_lowest_layer_unless_their_client_gives_no_transport_feedback() {
+        let t0 = Instant::now();
+        let (mut sfu, mut sink, mut net) = (sfu(t0), Recorder::default(), net(t0));
+        // Alice's first subscriber answer has data channels only: that says nothing yet.
+        let alice = net.join(&mut sfu, &mut sink, A, req("alice", FULL));
+        let (cam, _) = net.publish(&mut sfu, &mut sink, alice, "cam", TrackKind::Video);
+        let bob = net.join(&mut sfu, &mut sink, B, req("bob", FULL));
+        let carol = net.join_with(&mut sfu, &mut sink, C, req("carol", FULL), false);
+        net.answer(&mut sfu, &mut sink, bob);
+        net.answer(&mut sfu, &mut sink, carol);
+        let subscriber = |key| sfu.sessions[&key].subscriber;
+        assert_eq!(
+            [A, B, C].map(|k| sfu.without_bwe.contains(&subscriber(k))),
+            [false, false, true],
+            "only carol's answer lacks transport-wide sequence numbers"
+        );
+        let source = sfu.source_of(A, &cam).expect("published");
+        let caps: HashMap<PeerId, Quality> =
+            sfu.forwards[&source].outlets().iter().map(|o| (o.target.0, o.bwe_cap())).collect();
+        // Bob's estimate decides his layer (from the lowest up); carol's never will.
+        assert_eq!(caps[&subscriber(B)], Quality::Low);
+        assert_eq!(caps[&subscriber(C)], Quality::High);
+        // Without bandwidth estimation nobody is held back.
+        let (mut sfu, mut sink, mut net) = (sfu_without_bwe(t0), Recorder::default(), self::net(t0));
+        let alice = net.join(&mut sfu, &mut sink, A, req("alice", FULL));
+        let (cam, _) = net.publish(&mut sfu, &mut sink, alice, "cam", TrackKind::Video);
+        net.join(&mut sfu, &mut sink, B, req("bob", FULL));
+        let source = sfu.source_of(A, &cam).expect("published");
+        assert_eq!(sfu.forwards[&source].outlets().iter().map(|o| o.bwe_cap()).collect::<Vec<_>>(), [Quality::High]);
+        assert!(sfu.without_bwe.is_empty());
     }
 
     #[test]
