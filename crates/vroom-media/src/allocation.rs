@@ -38,8 +38,12 @@ pub struct Allocation {
     pub next: Option<u64>,
 }
 
-/// Shares `estimate` (bit/s) among `tracks`, after `fixed` (audio; bit/s) is taken.
-pub fn allocate(estimate: u64, fixed: u64, tracks: &[Track]) -> Allocation {
+/// Shares an estimate (bit/s) among `tracks`, after `fixed` (audio; bit/s) is taken:
+/// `estimate` is what layers being received must fit in, `sustained` (at most `estimate`: the
+/// lowest the estimate was lately) what upgrades are measured against, so a short-lived high
+/// reading (a probe that passed a policer's burst allowance) does not buy a layer the link
+/// cannot keep.
+pub fn allocate(estimate: u64, sustained: u64, fixed: u64, tracks: &[Track]) -> Allocation {
     let rate = |i: usize, layer: usize| tracks[i].rates.get(layer).copied().unwrap_or(0);
     let mut layers: Vec<usize> =
         tracks.iter().map(|t| t.current.unwrap_or(0).min(t.rates.len().saturating_sub(1))).collect();
@@ -55,7 +59,7 @@ pub fn allocate(estimate: u64, fixed: u64, tracks: &[Track]) -> Allocation {
     }
 
     // Rise: one step per track per round, while the next step fits.
-    let budget = (estimate as f64 * UPGRADE_SHARE) as u64;
+    let budget = (sustained.min(estimate) as f64 * UPGRADE_SHARE) as u64;
     let delta = |i: usize, layers: &[usize]| {
         (layers[i] + 1 < tracks[i].rates.len()).then(|| rate(i, layers[i] + 1).saturating_sub(rate(i, layers[i])))
     };
@@ -92,56 +96,66 @@ mod tests {
     #[test]
     fn one_track_gets_the_best_layer_that_fits_with_headroom() {
         // 2 Mbit/s: 1.5 M + 64 k audio fits within 85 %.
-        let a = allocate(2_000_000, 64_000, &[camera(None)]);
+        let a = allocate(2_000_000, 2_000_000, 64_000, &[camera(None)]);
         assert_eq!(a.layers, [2]);
         assert_eq!(a.used, 1_564_000);
         assert_eq!(a.desired, 1_564_000);
         assert_eq!(a.next, None);
         // 1.2 Mbit/s: only the middle layer fits.
-        let a = allocate(1_200_000, 64_000, &[camera(None)]);
+        let a = allocate(1_200_000, 1_200_000, 64_000, &[camera(None)]);
         assert_eq!(a.layers, [1]);
         assert_eq!(a.next, Some(1_564_000));
         // 300 kbit/s: the lowest, even if it did not fit.
-        assert_eq!(allocate(300_000, 64_000, &[camera(None)]).layers, [0]);
-        assert_eq!(allocate(10_000, 64_000, &[camera(None)]).layers, [0]);
+        assert_eq!(allocate(300_000, 300_000, 64_000, &[camera(None)]).layers, [0]);
+        assert_eq!(allocate(10_000, 10_000, 64_000, &[camera(None)]).layers, [0]);
     }
 
     #[test]
     fn a_layer_being_received_stays_while_it_fits_the_whole_estimate() {
         // 1.6 Mbit/s: a new subscriber gets the middle layer (1.5 M is above 85 %)...
-        assert_eq!(allocate(1_600_000, 0, &[camera(None)]).layers, [1]);
+        assert_eq!(allocate(1_600_000, 1_600_000, 0, &[camera(None)]).layers, [1]);
         // ...but one already on the top layer keeps it.
-        assert_eq!(allocate(1_600_000, 0, &[camera(Some(2))]).layers, [2]);
+        assert_eq!(allocate(1_600_000, 1_600_000, 0, &[camera(Some(2))]).layers, [2]);
         // Below the top layer's rate it falls.
-        assert_eq!(allocate(1_400_000, 0, &[camera(Some(2))]).layers, [1]);
+        assert_eq!(allocate(1_400_000, 1_400_000, 0, &[camera(Some(2))]).layers, [1]);
         // Far below, it falls all the way.
-        assert_eq!(allocate(200_000, 0, &[camera(Some(2))]).layers, [0]);
+        assert_eq!(allocate(200_000, 200_000, 0, &[camera(Some(2))]).layers, [0]);
     }
 
     #[test]
     fn several_tracks_share_the_estimate_a_step_at_a_time() {
         // 2 Mbit/s for three cameras: all middle (1.5 M), none can take the top layer.
-        let a = allocate(2_000_000, 0, &[camera(None), camera(None), camera(None)]);
+        let a = allocate(2_000_000, 2_000_000, 0, &[camera(None), camera(None), camera(None)]);
         assert_eq!(a.layers, [1, 1, 1]);
         assert_eq!(a.used, 1_500_000);
         assert_eq!(a.desired, 4_500_000);
         assert_eq!(a.next, Some(2_500_000));
         // 4 Mbit/s (3.4 M budget): one camera gets the top layer.
-        assert_eq!(allocate(4_000_000, 0, &[camera(None), camera(None), camera(None)]).layers, [2, 1, 1]);
+        assert_eq!(allocate(4_000_000, 4_000_000, 0, &[camera(None), camera(None), camera(None)]).layers, [2, 1, 1]);
         // Falling takes the most expensive layer down first.
-        let a = allocate(1_300_000, 0, &[camera(Some(2)), camera(Some(1)), camera(Some(0))]);
+        let a = allocate(1_300_000, 1_300_000, 0, &[camera(Some(2)), camera(Some(1)), camera(Some(0))]);
         assert_eq!(a.layers, [1, 1, 0]);
+    }
+
+    #[test]
+    fn upgrades_wait_for_a_sustained_estimate_and_falls_do_not() {
+        // A probe reads 2 Mbit/s but the estimate was 600 kbit/s a moment ago: no upgrade.
+        assert_eq!(allocate(2_000_000, 600_000, 0, &[camera(Some(1))]).layers, [1]);
+        // Sustained, it pays for the top layer.
+        assert_eq!(allocate(2_000_000, 2_000_000, 0, &[camera(Some(1))]).layers, [2]);
+        // Falling follows the current estimate whatever it was before.
+        assert_eq!(allocate(400_000, 2_000_000, 0, &[camera(Some(2))]).layers, [0]);
     }
 
     #[test]
     fn tracks_without_layers_or_with_one_take_what_they_take() {
         let single = Track { rates: vec![800_000], current: None };
         let silent = Track { rates: vec![], current: None };
-        let a = allocate(1_000_000, 0, &[single.clone(), silent, camera(None)]);
+        let a = allocate(1_000_000, 1_000_000, 0, &[single.clone(), silent, camera(None)]);
         assert_eq!(a.layers, [0, 0, 0]);
         assert_eq!(a.used, 950_000);
         assert_eq!(a.desired, 2_300_000);
-        let a = allocate(3_000_000, 0, &[single, camera(None)]);
+        let a = allocate(3_000_000, 3_000_000, 0, &[single, camera(None)]);
         assert_eq!(a.layers, [0, 2]);
     }
 }

@@ -98,9 +98,11 @@ struct Session {
 }
 
 /// A subscriber connection's latest bandwidth estimate.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Estimate {
     bps: u64,
+    /// The estimate at each allocation of the last [`SUSTAIN`], oldest first.
+    recent: VecDeque<(Instant, u64)>,
     /// When it last changed (str0m reports it only when it does).
     moved_at: Instant,
     /// When the estimator was last restarted because it stalled.
@@ -137,6 +139,9 @@ const BWE_STALL: Duration = Duration::from_secs(8);
 /// The least time between two restarts of one subscriber's estimator (each probes well above
 /// the estimate, which briefly overshoots on a link that really is that narrow).
 const BWE_RESTART_INTERVAL: Duration = Duration::from_secs(30);
+/// How long an estimate must have held before it pays for an upgrade: a probe that passes a
+/// policer's burst allowance reads high for a few seconds, until delay catches up.
+const SUSTAIN: Duration = Duration::from_secs(5);
 /// How often subscribers' bandwidth estimates are shared out among their video tracks.
 const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a participant whose signalling connection dropped stays in its room.
@@ -855,7 +860,12 @@ impl Sfu {
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, can_probe }) if role == PeerRole::Subscriber => {
                 debug!(peer = id, estimate = estimate.as_u64(), can_probe, "bandwidth estimate");
                 let bps = estimate.as_u64();
-                let e = self.estimates.entry(id).or_insert(Estimate { bps, moved_at: now, restarted_at: None });
+                let e = self.estimates.entry(id).or_insert_with(|| Estimate {
+                    bps,
+                    recent: VecDeque::new(),
+                    moved_at: now,
+                    restarted_at: None,
+                });
                 if e.bps != bps {
                     (e.bps, e.moved_at) = (bps, now);
                 }
@@ -1094,8 +1104,7 @@ impl Sfu {
         #[derive(Default)]
         struct Demand {
             audio: u64,
-            tracks: Vec<allocation::Track>,
-            videos: Vec<Video>,
+            videos: Vec<(Video, allocation::Track)>,
         }
         let mut demands: HashMap<PeerId, Demand> = HashMap::new();
         for (source, forward) in &mut self.forwards {
@@ -1110,16 +1119,22 @@ impl Sfu {
                 match forward.kind {
                     TrackKind::Audio => demand.audio += forward.total_rate(),
                     TrackKind::Video => {
-                        demand.tracks.push(track);
-                        demand.videos.push(Video { source: *source, target: outlet.target, qualities });
+                        demand.videos.push((Video { source: *source, target: outlet.target, qualities }, track));
                     }
                 }
             }
         }
-        for (sub_peer, demand) in demands {
+        for (sub_peer, mut demand) in demands {
             let Some(e) = self.estimates.get_mut(&sub_peer) else { continue };
             let estimate = e.bps;
-            let shares = allocation::allocate(estimate, demand.audio, &demand.tracks);
+            e.recent.retain(|(t, _)| now.duration_since(*t) < SUSTAIN);
+            e.recent.push_back((now, estimate));
+            let sustained = e.recent.iter().map(|(_, bps)| *bps).min().unwrap_or(estimate);
+            // The same order every time (the map's is not), so a tie between tracks is always
+            // settled the same way and no upgrade moves from one track to another.
+            demand.videos.sort_by_key(|(v, _)| (v.target, v.source));
+            let (videos, tracks): (Vec<Video>, Vec<allocation::Track>) = demand.videos.into_iter().unzip();
+            let shares = allocation::allocate(estimate, sustained, demand.audio, &tracks);
             // An upgrade is wanted that the estimate does not pay for, and the estimate has not
             // moved for a while: the estimator is stuck (after loss it can hold a value long
             // after the link cleared, and in that state it does not probe). Restarting it from
@@ -1131,8 +1146,8 @@ impl Sfu {
             if restart {
                 e.restarted_at = Some(now);
             }
-            debug!(peer = sub_peer, estimate, used = shares.used, desired = shares.desired, layers = ?shares.layers, tracks = ?demand.tracks, "bandwidth allocation");
-            for (video, layer) in demand.videos.iter().zip(&shares.layers) {
+            debug!(peer = sub_peer, estimate, used = shares.used, desired = shares.desired, layers = ?shares.layers, ?tracks, "bandwidth allocation");
+            for (video, layer) in videos.iter().zip(&shares.layers) {
                 // A track with no layer measured yet keeps its cap until one is.
                 let Some(&cap) = video.qualities.get(*layer) else { continue };
                 if let Some(forward) = self.forwards.get_mut(&video.source) {
