@@ -6,8 +6,9 @@
 //! estimator (what to sustain, what to probe for).
 //!
 //! Quick to fall, slower to rise: layers being received are kept while the total fits the
-//! whole estimate, and each upgrade must fit within [`UPGRADE_SHARE`] of it, so a rate that
-//! wobbles around one layer's cost does not flip the layer back and forth. Upgrades go one
+//! whole estimate, and each upgrade must fit within [`UPGRADE_SHARE`] of the estimate the
+//! link has *sustained* (the caller passes the lowest of the last few seconds), so a rate
+//! that wobbles around one layer's cost does not flip the layer back and forth. Upgrades go one
 //! step at a time, round-robin over the tracks, so several cameras share the estimate
 //! instead of one taking it all. Every track keeps at least its lowest layer: a small
 //! picture that may stutter beats none (pausing video is not done).
