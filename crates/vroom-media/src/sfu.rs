@@ -101,8 +101,11 @@ struct Session {
 #[derive(Debug, Clone)]
 struct Estimate {
     bps: u64,
-    /// The estimate at each allocation of the last [`SUSTAIN`], oldest first.
+    /// What the link carried without the estimate falling, at each allocation of the last
+    /// [`SUSTAIN`] (oldest first): the estimate, or less if less was sent and padded.
     recent: VecDeque<(Instant, u64)>,
+    /// The rate str0m was last asked to sustain with media and padding.
+    sustain_target: u64,
     /// When it last changed (str0m reports it only when it does).
     moved_at: Instant,
     /// When the estimator was last restarted because it stalled.
@@ -139,9 +142,11 @@ const BWE_STALL: Duration = Duration::from_secs(8);
 /// The least time between two restarts of one subscriber's estimator (each probes well above
 /// the estimate, which briefly overshoots on a link that really is that narrow).
 const BWE_RESTART_INTERVAL: Duration = Duration::from_secs(30);
-/// How long an estimate must have held before it pays for an upgrade: a probe that passes a
-/// policer's burst allowance reads high for a few seconds, until delay catches up.
-const SUSTAIN: Duration = Duration::from_secs(5);
+/// How long the link must have carried an upgrade's rate (padded) before the upgrade.
+const SUSTAIN: Duration = Duration::from_millis(3000);
+/// How far above an upgrade's need the padding goes, so that the rates measured a moment
+/// later (which wobble) still fit.
+const PAD_MARGIN: f64 = 1.1;
 /// How often subscribers' bandwidth estimates are shared out among their video tracks.
 const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a participant whose signalling connection dropped stays in its room.
@@ -863,6 +868,7 @@ impl Sfu {
                 let e = self.estimates.entry(id).or_insert_with(|| Estimate {
                     bps,
                     recent: VecDeque::new(),
+                    sustain_target: 0,
                     moved_at: now,
                     restarted_at: None,
                 });
@@ -1127,9 +1133,24 @@ impl Sfu {
         for (sub_peer, mut demand) in demands {
             let Some(e) = self.estimates.get_mut(&sub_peer) else { continue };
             let estimate = e.bps;
-            e.recent.retain(|(t, _)| now.duration_since(*t) < SUSTAIN);
-            e.recent.push_back((now, estimate));
-            let sustained = e.recent.iter().map(|(_, bps)| *bps).min().unwrap_or(estimate);
+            // An upgrade must be paid for by what the link has *carried* for a while: padding
+            // up to the next layer's rate (below) tests the link first, and a link that cannot
+            // take it shows delay, which brings the estimate down before the switch. An
+            // estimate nothing has tested (a probe that slipped through a policer's burst
+            // allowance reads high for seconds) buys nothing.
+            e.recent.retain(|(t, _)| now.duration_since(*t) <= SUSTAIN + ALLOCATION_INTERVAL);
+            e.recent.push_back((now, estimate.min(e.sustain_target)));
+            let covered = e.recent.front().is_some_and(|(t, _)| now.duration_since(*t) >= SUSTAIN);
+            let sustained = if covered {
+                e.recent
+                    .iter()
+                    .filter(|(t, _)| now.duration_since(*t) <= SUSTAIN)
+                    .map(|(_, bps)| *bps)
+                    .min()
+                    .unwrap_or(0)
+            } else {
+                0
+            };
             // The same order every time (the map's is not), so a tie between tracks is always
             // settled the same way and no upgrade moves from one track to another.
             demand.videos.sort_by_key(|(v, _)| (v.target, v.source));
@@ -1159,11 +1180,12 @@ impl Sfu {
                     debug!(peer = sub_peer, estimate, "bandwidth estimate stalled below demand: probing again");
                     peer.rtc.bwe().reset(Bitrate::bps(estimate));
                 }
-                // While a better layer is wanted than the estimate pays for, pad up to the rate
-                // it needs (str0m caps padding at the estimate): a link kept busy gives probes
-                // and delay a true reading. Without it, probes on an idle link pass a policer's
-                // burst allowance, the estimate overshoots, and the layer flips up and down.
-                let minimum = shares.next.unwrap_or(shares.used);
+                // While a better layer is wanted, pad up to what its upgrade needs, with a
+                // margin (str0m caps padding at the estimate): that is the test `sustained`
+                // counts on, and a busy link gives probes and delay a true reading.
+                let minimum =
+                    shares.next.map_or(shares.used, |n| (n as f64 / allocation::UPGRADE_SHARE * PAD_MARGIN) as u64);
+                e.sustain_target = minimum;
                 peer.rtc.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(shares.desired.max(minimum)));
                 drive(now, sub_peer, peer, &mut self.events, sink);
             }
