@@ -6,9 +6,9 @@
 //! estimator (what to sustain, what to probe for).
 //!
 //! Quick to fall, slower to rise: layers being received are kept while the total fits the
-//! whole estimate, and each upgrade must fit within [`UPGRADE_SHARE`] of the estimate the
-//! link has *sustained* (the caller passes the lowest of the last few seconds), so a rate
-//! that wobbles around one layer's cost does not flip the layer back and forth. Upgrades go one
+//! whole estimate, and each upgrade must fit within [`UPGRADE_SHARE`] of what the link has
+//! *sustained* (the caller passes the least it carried over the last few seconds, padding
+//! included), so an untested or wobbling estimate does not flip layers back and forth. Upgrades go one
 //! step at a time, round-robin over the tracks, so several cameras share the estimate
 //! instead of one taking it all. Every track keeps at least its lowest layer: a small
 //! picture that may stutter beats none (pausing video is not done).
@@ -40,10 +40,10 @@ pub struct Allocation {
 }
 
 /// Shares an estimate (bit/s) among `tracks`, after `fixed` (audio; bit/s) is taken:
-/// `estimate` is what layers being received must fit in, `sustained` (at most `estimate`: the
-/// lowest the estimate was lately) what upgrades are measured against, so a short-lived high
-/// reading (a probe that passed a policer's burst allowance) does not buy a layer the link
-/// cannot keep.
+/// `estimate` is what layers being received must fit in, `sustained` (what the link carried
+/// lately without the estimate falling) what upgrades are measured against, so a high
+/// reading nothing has tested (a probe that passed a policer's burst allowance) does not buy a
+/// layer the link cannot keep.
 pub fn allocate(estimate: u64, sustained: u64, fixed: u64, tracks: &[Track]) -> Allocation {
     let rate = |i: usize, layer: usize| tracks[i].rates.get(layer).copied().unwrap_or(0);
     let mut layers: Vec<usize> =
