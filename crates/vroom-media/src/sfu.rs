@@ -131,8 +131,9 @@ struct LinkStats {
 }
 
 const IDLE_TIMEOUT: Duration = Duration::from_millis(100);
-/// Where a subscriber connection's bandwidth estimate starts, until its feedback says more.
-pub const BWE_START: Bitrate = Bitrate::kbps(1_000);
+/// Where a subscriber connection's bandwidth estimate starts, until its feedback says more
+/// (kbit/s; also the default of `--bwe-start-kbps`).
+pub const BWE_START_KBPS: u32 = 1_000;
 /// The SDP extension for transport-wide sequence numbers (what the estimate is built on).
 const TWCC_EXTENSION: &str = "transport-wide-cc";
 /// How long a subscriber's estimate may stay exactly the same, below what the subscriber
@@ -207,7 +208,7 @@ impl Sfu {
             links: HashMap::new(),
             next_quality_update: None,
             link_caps: HashMap::new(),
-            bwe_start: Some(BWE_START),
+            bwe_start: Some(Bitrate::kbps(u64::from(BWE_START_KBPS))),
             estimates: HashMap::new(),
             without_bwe: HashSet::new(),
             next_allocation: None,

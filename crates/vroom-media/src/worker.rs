@@ -181,7 +181,7 @@ impl MediaHandle {
     }
 
     /// Where subscriber connections start their bandwidth estimate, bit/s (default
-    /// [`crate::sfu::BWE_START`]); `None` turns bandwidth estimation off. Applies to
+    /// [`crate::sfu::BWE_START_KBPS`]); `None` turns bandwidth estimation off. Applies to
     /// participants who join afterwards, on every worker.
     pub fn set_bandwidth_estimation(&self, start_bps: Option<u64>) -> Result<(), MediaGone> {
         self.to_all(|| WorkerCommand::BandwidthEstimation(start_bps))

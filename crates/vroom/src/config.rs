@@ -235,7 +235,7 @@ fn limit(args: (Option<u32>, Option<u32>), file: (Option<u32>, Option<u32>), def
 }
 
 /// Where a subscriber connection's bandwidth estimate starts until its feedback says more.
-pub const DEFAULT_BWE_START_KBPS: u32 = 1_000;
+pub const DEFAULT_BWE_START_KBPS: u32 = vroom_media::sfu::BWE_START_KBPS;
 
 /// One media worker per core the process may use (1 when that is unknown).
 pub fn default_media_workers() -> usize {
