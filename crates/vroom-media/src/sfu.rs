@@ -1131,8 +1131,10 @@ impl Sfu {
                 }
             }
         }
-        for (sub_peer, mut demand) in demands {
-            let Some(e) = self.estimates.get_mut(&sub_peer) else { continue };
+        // Every estimated subscriber, those left without video too: what it was told to
+        // sustain (and pad up to) must follow what it still receives.
+        for (&sub_peer, e) in &mut self.estimates {
+            let mut demand = demands.remove(&sub_peer).unwrap_or_default();
             let estimate = e.bps;
             // An upgrade must be paid for by what the link has *carried* for a while: padding
             // up to the next layer's rate (below) tests the link first, and a link that cannot
