@@ -16,6 +16,14 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# `ip` and `tc` (iproute2): the tests build network namespaces, veth pairs and a shaped link.
+if ! command -v tc >/dev/null || ! command -v ip >/dev/null; then
+    echo "install-test-deps: installing iproute2 (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq iproute2 >/dev/null
+fi
+
 # Node packages of the browser tests. `npm ci` installs exactly the committed lockfile
 # (and replaces any stale node_modules), so the result does not drift between runs.
 echo "install-test-deps: installing npm packages in tests/browser"
