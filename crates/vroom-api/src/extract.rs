@@ -26,6 +26,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than 1 MiB")
+            } else if timed_out(&rejection) {
+                ApiError::new(ErrorCode::RequestTimeout, "the request body did not arrive in time")
             } else {
                 ApiError::new(ErrorCode::InvalidHttpMessageBody, format!("cannot read the request body: {rejection}"))
             }
@@ -36,10 +38,63 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         if bytes.trim_ascii_start().first() != Some(&b'{') {
             return Err(ApiError::new(ErrorCode::InvalidHttpMessageBody, "the request body must be a JSON object"));
         }
+        // What is accepted is stored and later sent inside larger documents (events,
+        // webhooks): bounded here, once for every free-form field, so that nothing accepted
+        // can be too deep to read back.
+        if json_depth(bytes) > MAX_BODY_DEPTH {
+            return Err(ApiError::new(
+                ErrorCode::InvalidHttpMessageBody,
+                format!("the request body nests deeper than {MAX_BODY_DEPTH} levels"),
+            ));
+        }
         serde_json::from_slice(bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::new(ErrorCode::InvalidHttpMessageBody, format!("invalid JSON body: {e}")))
     }
+}
+
+/// Deepest nesting of objects and arrays accepted in a request body (the body itself is
+/// level 1). serde_json reads up to 128 levels; documents that embed a stored value (an
+/// event wraps a room in four more) must stay well under that.
+pub const MAX_BODY_DEPTH: usize = 32;
+
+/// Nesting depth of the JSON text's objects and arrays, brackets inside strings ignored.
+/// Counted on the bytes so a deep body costs nothing to refuse.
+pub fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Whether reading a body failed because its time ran out (`RequestBodyTimeoutLayer`).
+fn timed_out(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(e) = source {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Query parameters; any malformed value is `INVALID_QUERY_PARAMETER`.
@@ -142,4 +197,18 @@ impl FromRequestParts<AppState> for AuthMember {
 
 fn platform(state: &AppState) -> &Platform {
     &state.platform
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_depth;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        assert_eq!(json_depth(b"{}"), 1);
+        assert_eq!(json_depth(br#"{"a":[{"b":1}],"c":{}}"#), 3);
+        assert_eq!(json_depth(br#"{"a":"[[[[{{{{","b":"\"[[["}"#), 1);
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(json_depth(deep.as_bytes()), 200);
+    }
 }

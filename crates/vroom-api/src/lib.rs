@@ -13,6 +13,7 @@ pub mod extract;
 pub mod member_api;
 pub mod metrics;
 pub mod ratelimit;
+pub mod serve;
 pub mod server_api;
 pub mod state;
 pub mod webhooks_api;

@@ -168,39 +168,12 @@ impl<K: Hash + Eq> Buckets<K> {
     }
 }
 
-/// What [`RateLimits::authenticate`] took before an attempt: a token of the address's
-/// bucket, given back if the attempt succeeds.
-struct Admitted;
-
 impl Buckets<IpAddr> {
-    /// Before an attempt: a token from the address's bucket. Taken before the credentials
-    /// are checked, so parallel guesses from an address (many connections, many HTTP/2
-    /// streams) cannot outrun the limit even on its first wave.
-    fn admit(&self, ip: IpAddr) -> Result<Admitted, Duration> {
-        self.update(ip, true, |tat, now, b| b.take(tat, now)).unwrap_or(Ok(())).map(|()| Admitted)
-    }
-
-    /// After the attempt: a success gives its token back, and an address whose bucket is
-    /// full again is forgotten (successful callers keep no memory once their requests end).
-    fn settle(&self, ip: IpAddr, _admitted: Admitted, failed: bool) {
-        if failed {
-            return;
-        }
-        let now = self.now();
-        let mut shard = lock(&self.shards[self.hasher.hash_one(ip) as usize % SHARDS]);
-        match shard.map.get_mut(&ip) {
-            Some(tat) => {
-                *tat = tat.saturating_sub(self.interval);
-                if *tat <= now {
-                    shard.map.remove(&ip);
-                }
-            }
-            None => {
-                drop(shard);
-                let mut overflow = lock(&self.overflow);
-                *overflow = overflow.saturating_sub(self.interval);
-            }
-        }
+    /// After a failed attempt: a token from the address's bucket, `Err(wait)` when it has
+    /// none left. Only failures are charged, so valid callers are never slowed by this
+    /// limit, however many requests they make at once from one address.
+    fn charge_failure(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.acquire(ip)
     }
 }
 
@@ -242,7 +215,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 pub(crate) fn client_ip(parts: &Parts) -> IpAddr {
-    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    client_key(parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip()))
+}
+
+/// The key limits per address count under: an IPv4 address (also when mapped into IPv6),
+/// or an IPv6 /64.
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -258,22 +236,29 @@ fn too_many(state: &AppState, api: LimitedApi, by: LimitedBy, wait: Duration, me
     ApiError::new(ErrorCode::TooManyRequests, message).retry_after(wait)
 }
 
-/// Runs an authentication attempt under the per-address limit of failed attempts: an
-/// address over it gets 429 without its credentials being checked.
+/// Runs an authentication attempt under the per-address limit of failed attempts. The
+/// credentials are always checked: a valid request is never refused by this limit. A
+/// failure is charged to its address; once the address is over the limit its failures
+/// answer 429 (with `Retry-After`) instead of 401, which tells a client stuck in a retry
+/// loop to back off. Secrets are 256-bit random and tokens are signed, so the limit is
+/// about the work bad callers cause, not about making guesses feasible or not.
 pub(crate) async fn authenticate<T>(
     state: &AppState,
     ip: IpAddr,
     api: LimitedApi,
     attempt: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    let Some(buckets) = &state.limits.auth_failures else { return attempt.await };
-    let admitted = buckets.admit(ip).map_err(|wait| {
-        too_many(state, api, LimitedBy::AuthFailures, wait, "too many failed authentications from this address")
-    })?;
     let result = attempt.await;
-    let failed = matches!(&result, Err(e) if e.0.code.http_status() == 401);
-    buckets.settle(ip, admitted, failed);
-    result
+    let Some(buckets) = &state.limits.auth_failures else { return result };
+    match result {
+        Err(e) if e.0.code.http_status() == 401 => Err(match buckets.charge_failure(ip) {
+            Ok(()) => e,
+            Err(wait) => {
+                too_many(state, api, LimitedBy::AuthFailures, wait, "too many failed authentications from this address")
+            }
+        }),
+        other => other,
+    }
 }
 
 /// A server API request of an authenticated app, under the per-app limit.
@@ -312,23 +297,14 @@ mod tests {
     }
 
     #[test]
-    fn failed_attempts_are_limited_even_in_parallel_and_successes_cost_nothing() {
+    fn only_failures_are_charged() {
         let b = Buckets::new(Limit::new(1, 2)).unwrap();
         let ip = IpAddr::from([10, 0, 0, 1]);
-        // Successes from an address give their token back and leave no entry behind.
-        for _ in 0..10 {
-            let admitted = b.admit(ip).unwrap();
-            b.settle(ip, admitted, false);
-        }
         assert_eq!(b.shards.iter().map(|s| lock(s).map.len()).sum::<usize>(), 0);
-        // Attempts in flight at once, before any has failed: only the burst gets through.
-        let in_flight: Vec<_> = (0..10).map(|_| b.admit(ip)).collect();
-        assert_eq!(in_flight.iter().filter(|a| a.is_ok()).count(), 2);
-        for admitted in in_flight.into_iter().flatten() {
-            b.settle(ip, admitted, true);
-        }
-        assert!(b.admit(ip).is_err());
-        assert!(b.admit(IpAddr::from([10, 0, 0, 2])).is_ok(), "another address is unaffected");
+        b.charge_failure(ip).unwrap();
+        b.charge_failure(ip).unwrap();
+        assert!(b.charge_failure(ip).is_err(), "the burst of failures is spent");
+        assert!(b.charge_failure(IpAddr::from([10, 0, 0, 2])).is_ok(), "another address is unaffected");
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub enum ErrorCode {
     EventNotFound,
     VideoRoomEnded,
     PayloadTooLarge,
+    /// The request was not valid HTTP (refused by the HTTP layer before routing).
+    MalformedHttpRequest,
+    RequestTimeout,
+    UriTooLong,
+    RequestHeaderFieldsTooLarge,
+    TooManyConnections,
     TooManyRequests,
     InternalServerError,
 }
@@ -68,6 +74,11 @@ impl ErrorCode {
             EventNotFound => "EVENT_NOT_FOUND",
             VideoRoomEnded => "VIDEO_ROOM_ENDED",
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            MalformedHttpRequest => "MALFORMED_HTTP_REQUEST",
+            RequestTimeout => "REQUEST_TIMEOUT",
+            UriTooLong => "URI_TOO_LONG",
+            RequestHeaderFieldsTooLarge => "REQUEST_HEADER_FIELDS_TOO_LARGE",
+            TooManyConnections => "TOO_MANY_CONNECTIONS",
             TooManyRequests => "TOO_MANY_REQUESTS",
             InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -87,8 +98,11 @@ impl ErrorCode {
             AccessDenied | VideoRoomPasswordMismatch => 403,
             AppNotFound | MemberNotFound | VideoRoomNotFound | NotFound | CallbackApiNotFound | EventNotFound => 404,
             VideoRoomEnded | InvalidVideoRoomStateTransition => 409,
+            RequestTimeout => 408,
             PayloadTooLarge => 413,
-            TooManyRequests => 429,
+            UriTooLong => 414,
+            RequestHeaderFieldsTooLarge => 431,
+            TooManyRequests | TooManyConnections => 429,
             InternalServerError => 500,
             _ => 400,
         }

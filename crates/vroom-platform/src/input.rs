@@ -23,6 +23,10 @@ pub const CUSTOM_DATA_VALUE_MAX: usize = 1000;
 pub const TEXT_MAX: usize = 2048;
 /// [vroom] Bound on a room password.
 pub const PASSWORD_MAX: usize = 128;
+/// `viewOptions` is stored and sent back inside rooms, events and webhooks: bounded so that
+/// every document it ends up in stays small and shallow enough to read back.
+pub const VIEW_OPTIONS_MAX_BYTES: usize = 16 * 1024;
+pub const VIEW_OPTIONS_MAX_DEPTH: usize = 16;
 
 /// Body of member upsert (`POST /members`, `POST /members/login`) and patch.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -120,6 +124,16 @@ impl VideoRoomInput {
             Some(Some(v)) if !v.is_object() => {
                 return Err(Error::invalid_body("viewOptions must be a JSON object"));
             }
+            Some(Some(v)) if depth(v) > VIEW_OPTIONS_MAX_DEPTH => {
+                return Err(Error::invalid_body(format!(
+                    "viewOptions nests deeper than {VIEW_OPTIONS_MAX_DEPTH} levels"
+                )));
+            }
+            Some(Some(v)) if v.to_string().len() > VIEW_OPTIONS_MAX_BYTES => {
+                return Err(Error::invalid_body(format!(
+                    "viewOptions is larger than {VIEW_OPTIONS_MAX_BYTES} bytes as JSON"
+                )));
+            }
             other => other.clone(),
         };
         let password = match &self.password {
@@ -205,6 +219,15 @@ fn text(field: &str, v: &Option<Option<String>>, max: usize) -> Result<Option<Op
         return Err(Error::invalid_body(format!("{field} is longer than {max} characters")));
     }
     Ok(v.clone())
+}
+
+/// Nesting depth of objects and arrays (a scalar is 0, `{}` is 1).
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn custom_type(v: &Option<Option<String>>) -> Result<Option<Option<String>>> {
@@ -297,6 +320,25 @@ mod tests {
         assert_eq!(c.email, Some(None));
         assert_eq!(c.app_user_name, Some(Some("N".into())));
         assert_eq!(c.country, None);
+    }
+
+    #[test]
+    fn view_options_are_bounded_in_depth_and_size() {
+        let nested = |levels: usize| {
+            let mut v = json!({});
+            for _ in 1..levels {
+                v = json!({ "a": v });
+            }
+            v
+        };
+        let changes = |v: Value| VideoRoomInput { view_options: Some(Some(v)), ..Default::default() }.changes();
+        assert!(changes(nested(VIEW_OPTIONS_MAX_DEPTH)).is_ok());
+        assert_eq!(changes(nested(VIEW_OPTIONS_MAX_DEPTH + 1)).unwrap_err().code, ErrorCode::InvalidHttpMessageBody);
+        assert!(changes(json!({ "k": "v".repeat(VIEW_OPTIONS_MAX_BYTES - 20) })).is_ok());
+        assert_eq!(
+            changes(json!({ "k": "v".repeat(VIEW_OPTIONS_MAX_BYTES) })).unwrap_err().code,
+            ErrorCode::InvalidHttpMessageBody
+        );
     }
 
     #[test]

@@ -179,7 +179,18 @@ fn json_text<T: Serialize>(v: &Option<T>) -> Option<String> {
 
 fn parse_json<T: DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<Option<T>> {
     let raw: Option<String> = row.try_get(col).map_err(db)?;
-    raw.map(|s| serde_json::from_str(&s).map_err(|e| Error::internal(format!("bad JSON in {col}: {e}")))).transpose()
+    raw.map(|s| stored_json(&s).map_err(|e| Error::internal(format!("bad JSON in {col}: {e}")))).transpose()
+}
+
+/// Reads JSON this store wrote. Without serde_json's recursion limit: what was stored was
+/// accepted once (the API bounds depth at the door, and rows written before that bound may
+/// be deeper than a wrapper around them leaves room for), so it must read back.
+fn stored_json<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(row: &'r SqliteRow, col: &str) -> Result<T> {
@@ -1057,8 +1068,15 @@ impl Store for SqliteStore {
         .map_err(db)?;
         let content = rows
             .iter()
-            .map(|s| serde_json::from_str(s).map_err(|e| Error::internal(format!("bad event JSON: {e}"))))
-            .collect::<Result<_>>()?;
+            .map(|s| {
+                // One unreadable row must not break every page it is on: it is handed out
+                // as the stored text (a JSON string) and logged.
+                stored_json(s).unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "unreadable event envelope in the database");
+                    serde_json::Value::String(s.clone())
+                })
+            })
+            .collect();
         Ok(Page { content, total_elements: total as u64, request: page })
     }
 

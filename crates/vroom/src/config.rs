@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Deserialize;
 use vroom_api::ratelimit::{Limit, RateLimitConfig};
+use vroom_api::serve::HttpLimits;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:7880";
 pub const DEFAULT_DATA_DIR: &str = "./vroom-data";
@@ -73,10 +74,10 @@ pub struct ServeArgs {
     /// Multiplies the webhook retry delays (1 = the documented schedule; tests use less).
     #[arg(long, env = "VROOM_WEBHOOK_RETRY_SCALE", hide = true)]
     pub webhook_retry_scale: Option<f64>,
-    /// Server API requests per second per app, sustained (default 200; 0 = no limit).
+    /// Server API requests per second per app, sustained (default 1000; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_SERVER_RPS")]
     pub rate_limit_server_rps: Option<u32>,
-    /// Server API requests per app allowed in a burst, before the sustained rate applies (default 1000; 0 = no limit).
+    /// Server API requests per app allowed in a burst, before the sustained rate applies (default 5000; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_SERVER_BURST")]
     pub rate_limit_server_burst: Option<u32>,
     /// Member API requests per second per member, sustained (default 20; 0 = no limit).
@@ -91,6 +92,17 @@ pub struct ServeArgs {
     /// Failed authentications per client address allowed in a burst, before the sustained rate applies (default 20; 0 = no limit).
     #[arg(long, env = "VROOM_RATE_LIMIT_AUTH_FAILURE_BURST")]
     pub rate_limit_auth_failure_burst: Option<u32>,
+    /// Seconds a client has to send a request's head, and an idle keep-alive connection to
+    /// send its next request, before the connection is closed (default 10; 0 = no limit).
+    #[arg(long, env = "VROOM_HTTP_HEADER_TIMEOUT_SECS")]
+    pub http_header_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request's body (default 30; 0 = no limit).
+    #[arg(long, env = "VROOM_HTTP_BODY_TIMEOUT_SECS")]
+    pub http_body_timeout_secs: Option<u64>,
+    /// Open HTTP connections (signalling WebSockets included) per client address, IPv6 per
+    /// /64 (default 1000; 0 = no limit).
+    #[arg(long, env = "VROOM_HTTP_MAX_CONNECTIONS_PER_IP")]
+    pub http_max_connections_per_ip: Option<u32>,
 }
 
 /// The TOML file: the same keys as the long flags, with underscores.
@@ -117,6 +129,9 @@ pub struct FileConfig {
     pub rate_limit_member_burst: Option<u32>,
     pub rate_limit_auth_failure_rps: Option<u32>,
     pub rate_limit_auth_failure_burst: Option<u32>,
+    pub http_header_timeout_secs: Option<u64>,
+    pub http_body_timeout_secs: Option<u64>,
+    pub http_max_connections_per_ip: Option<u32>,
 }
 
 impl FileConfig {
@@ -151,6 +166,8 @@ pub struct ServeConfig {
     pub webhook_retry_scale: f64,
     /// Per-app, per-member and per-address (failed authentications) request limits.
     pub rate_limits: RateLimitConfig,
+    /// Timeouts and the per-address connection cap of the HTTP listener.
+    pub http: HttpLimits,
 }
 
 impl ServeConfig {
@@ -193,6 +210,20 @@ impl ServeConfig {
                     RateLimitConfig::DEFAULT_AUTH_FAILURES,
                 ),
             },
+            http: HttpLimits {
+                header_read_timeout: args
+                    .http_header_timeout_secs
+                    .or(file.http_header_timeout_secs)
+                    .map_or(HttpLimits::DEFAULT_HEADER_READ_TIMEOUT, Duration::from_secs),
+                body_timeout: args
+                    .http_body_timeout_secs
+                    .or(file.http_body_timeout_secs)
+                    .map_or(HttpLimits::DEFAULT_BODY_TIMEOUT, Duration::from_secs),
+                max_connections_per_ip: args
+                    .http_max_connections_per_ip
+                    .or(file.http_max_connections_per_ip)
+                    .unwrap_or(HttpLimits::DEFAULT_MAX_CONNECTIONS_PER_IP),
+            },
         };
         if config.media_api_key.is_some() != config.media_api_secret.is_some() {
             bail!("set both media_api_key and media_api_secret, or neither");
@@ -225,6 +256,7 @@ impl ServeConfig {
             dev: false,
             webhook_retry_scale: 1.0,
             rate_limits: RateLimitConfig::default(),
+            http: HttpLimits::default(),
         }
     }
 }
@@ -369,6 +401,38 @@ mod tests {
         assert_eq!(c.rate_limits.server, Limit::new(0, RateLimitConfig::DEFAULT_SERVER.burst));
         assert!(!c.rate_limits.server.is_enabled());
         assert_eq!(c.rate_limits.auth_failures, Limit::new(3, RateLimitConfig::DEFAULT_AUTH_FAILURES.burst));
+    }
+
+    /// The help text states the defaults the code uses (it once said 200/1000 for the
+    /// server API while the code used 1000/5000).
+    #[test]
+    fn help_states_the_defaults_in_force() {
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let cmd = Cli::command();
+        let help = |flag: &str| {
+            let arg = cmd.get_arguments().find(|a| a.get_long() == Some(flag)).unwrap();
+            arg.get_help().unwrap().to_string()
+        };
+        let d = RateLimitConfig::default();
+        let h = HttpLimits::default();
+        for (flag, value) in [
+            ("rate-limit-server-rps", d.server.per_second),
+            ("rate-limit-server-burst", d.server.burst),
+            ("rate-limit-member-rps", d.member.per_second),
+            ("rate-limit-member-burst", d.member.burst),
+            ("rate-limit-auth-failure-rps", d.auth_failures.per_second),
+            ("rate-limit-auth-failure-burst", d.auth_failures.burst),
+            ("http-header-timeout-secs", h.header_read_timeout.as_secs() as u32),
+            ("http-body-timeout-secs", h.body_timeout.as_secs() as u32),
+            ("http-max-connections-per-ip", h.max_connections_per_ip),
+        ] {
+            assert!(help(flag).contains(&format!("(default {value};")), "--{flag}: {}", help(flag));
+        }
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct RunningServer {
     pub media_udp: Vec<SocketAddr>,
     /// Each media worker's packet counters, in the order of `media_udp`.
     pub media_counters: Vec<Arc<vroom_media::MediaCounters>>,
+    /// The app `--dev` ensured, created before the server answered anything.
+    pub dev_app: Option<vroom_platform::model::App>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -152,6 +154,9 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let store_handle = store.clone();
     let platform = Arc::new(platform(Arc::new(store.clone()), config, urls.clone()).await?);
     reconcile_presence(&store, &platform).await?;
+    // Every start-up task finishes before the first request is answered, so whatever
+    // answers (`/healthz` included) can be used at once: no client races the dev app.
+    let dev_app = if config.dev { Some(platform.ensure_dev_app().await?) } else { None };
     let heartbeat = tokio::spawn(heartbeat(Arc::new(store.clone())));
     let (media_key, media_secret) = media_credentials(&store, config).await?;
     let media = media::start(config, platform.clone(), &media_key, &media_secret)?;
@@ -170,14 +175,13 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let (stop_deliveries, deliveries_stopped) = watch::channel(false);
     let deliveries = tokio::spawn(deliverer.run(deliveries_stopped));
     let (tx, rx) = oneshot::channel::<()>();
+    let http_limits = config.http;
     let task = tokio::spawn(async move {
-        // Connection info gives the per-address limit of failed authentications its key.
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-            .context("HTTP server failed");
+        let served = vroom_api::serve::serve(listener, router, http_limits, async {
+            let _ = rx.await;
+        })
+        .await
+        .context("HTTP server failed");
         // Attempts in flight finish (each is bounded by the webhook timeout) before the
         // database closes; what is not attempted stays in the outbox for the next start.
         let _ = stop_deliveries.send(true);
@@ -186,5 +190,5 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         store_handle.close().await;
         served
     });
-    Ok(RunningServer { addr, urls, platform, media_udp, media_counters, shutdown: Some(tx), task })
+    Ok(RunningServer { addr, urls, platform, media_udp, media_counters, dev_app, shutdown: Some(tx), task })
 }

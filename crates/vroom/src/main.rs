@@ -70,8 +70,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // Worker i listens on the first port + i: the firewall must let all of them through.
     let media_udp = server.media_udp.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
     tracing::info!(addr = %server.addr, public_url = %base, media_url = %server.urls.media, media_udp = %media_udp, media_workers = server.media_udp.len(), data_dir = %config.data_dir.display(), "vroom is serving");
-    if config.dev {
-        let app = server.platform.ensure_dev_app().await?;
+    if let Some(app) = &server.dev_app {
         // A server must not die because whoever started it stopped reading its stdout, so
         // the banner is written with errors ignored (println! would panic on EPIPE).
         let banner = format!(

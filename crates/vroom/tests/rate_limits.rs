@@ -114,7 +114,7 @@ async fn an_app_over_its_limit_gets_429_and_other_apps_are_unaffected() {
 }
 
 #[tokio::test]
-async fn repeated_bad_credentials_from_one_address_get_429_before_the_good_limit_is_touched() {
+async fn repeated_bad_credentials_from_one_address_get_429_while_good_ones_still_work() {
     let ts = server_with(|l| {
         l.auth_failures = Limit::new(1, 5);
         l.server = Limit::new(1, 20);
@@ -125,22 +125,22 @@ async fn repeated_bad_credentials_from_one_address_get_429_before_the_good_limit
     let (failed, resp) = until_limited(10, || wrong_secret.get("")).await;
     failed.iter().for_each(|r| r.expect_error(401, "INVALID_APP_CREDENTIALS"));
     assert!((5..=6).contains(&failed.len()), "429 after {} bad attempts", failed.len());
-    let wait = expect_too_many(&resp);
-    // The address is limited whatever credentials it tries next (they are not checked), on
-    // either API: otherwise guesses would go on at full speed.
+    expect_too_many(&resp);
+    // Further guesses from the address, on either API, are refused with 429: guessing does not
+    // go on at full speed.
     expect_too_many(&ts.anon().bearer("not-a-token").prefix("/v2/members/me").get("").await);
-    expect_too_many(&ts.server_api().get("").await);
-    assert_eq!(ts.anon().get("/healthz").await.status, 200);
-    assert_eq!(metric(&ts, r#"vroom_http_rate_limited_total{api="server",limit="auth_failures"}"#).await, 2);
+    assert_eq!(metric(&ts, r#"vroom_http_rate_limited_total{api="server",limit="auth_failures"}"#).await, 1);
     assert_eq!(metric(&ts, r#"vroom_http_rate_limited_total{api="member",limit="auth_failures"}"#).await, 1);
 
-    // The app's own limit was never touched: after the wait its whole burst is there, and
-    // successful requests do not count as failures.
-    tokio::time::sleep(wait).await;
+    // Someone guessing from a shared address (a NAT, an office proxy) does not lock the real
+    // backend out: valid credentials are always checked and served, within the app's own limit,
+    // and successful requests are never charged as failures.
+    assert_eq!(ts.anon().get("/healthz").await.status, 200);
     for _ in 0..20 {
         ts.server_api().get("").await.expect(200);
     }
     expect_too_many(&ts.server_api().get("").await);
+    assert_eq!(metric(&ts, r#"vroom_http_rate_limited_total{api="server",limit="caller"}"#).await, 1);
 }
 
 #[tokio::test]
