@@ -16,6 +16,15 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# Korean pages (the API reference, the meeting UI) need a CJK font to render, in the
+# screenshots the tests keep as in a user's browser.
+if ! fc-list :lang=ko 2>/dev/null | grep -q .; then
+    echo "install-test-deps: installing fonts-noto-cjk (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq fonts-noto-cjk >/dev/null
+fi
+
 # `ip` and `tc` (iproute2): the tests build network namespaces, veth pairs and a shaped link.
 if ! command -v tc >/dev/null || ! command -v ip >/dev/null; then
     echo "install-test-deps: installing iproute2 (apt)"

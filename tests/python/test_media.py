@@ -7,73 +7,26 @@ Run: VROOM_BIN=target/debug/vroom .venv/bin/python -m pytest tests/python -q
 """
 
 import asyncio
-import base64
-import json
 import math
 import os
-import socket
-import subprocess
-import tempfile
 import time
-import urllib.request
 
 import numpy as np
 import pytest
 from livekit import rtc
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VROOM_BIN = os.path.join(REPO, os.environ.get("VROOM_BIN", "target/debug/vroom"))
+from conftest import call, running_vroom
+
 WIDTH, HEIGHT = 640, 360
 # libwebrtc gathers no candidates on loopback: the test script gives its namespace a dummy
 # interface with this address (traffic to it never leaves the namespace).
 NODE_IP = os.environ.get("VROOM_TEST_NODE_IP", "127.0.0.1")
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base, method, path, body=None, basic=None, bearer=None):
-    req = urllib.request.Request(base + path, method=method)
-    if basic:
-        req.add_header("Authorization", "Basic " + base64.b64encode(basic.encode()).decode())
-    if bearer:
-        req.add_header("Authorization", "Bearer " + bearer)
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, data, timeout=10) as resp:
-        return resp.status, json.loads(resp.read() or b"null")
-
-
 @pytest.fixture
 def vroom():
-    data_dir = tempfile.mkdtemp(prefix="vroom-py-")
-    http_port = free_port()
-    proc = subprocess.Popen(
-        [VROOM_BIN, "serve", "--dev", "--bind", f"127.0.0.1:{http_port}", "--data-dir", data_dir,
-         "--node-ip", NODE_IP, "--udp-port", "0", "--log", "warn"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{http_port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            if urllib.request.urlopen(base + "/healthz", timeout=1).status == 200:
-                break
-        except OSError:
-            pass
-        assert proc.poll() is None, "vroom exited at start-up"
-        assert time.time() < deadline, "vroom did not become healthy"
-        time.sleep(0.1)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_vroom("--node-ip", NODE_IP) as base:
+        yield base
 
 
 def credentials(base):

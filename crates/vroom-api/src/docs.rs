@@ -1,14 +1,23 @@
-//! The OpenAPI 3.1 document (generated from the handlers) and Swagger UI, served by vroom
-//! itself from a copy vendored at build time: the docs render offline.
+//! The OpenAPI 3.1 document (generated from the handlers, then made exact by
+//! [`contract`]), in English and Korean, with a human-readable reference (Redoc) and Swagger
+//! UI, both served by vroom itself from vendored copies: the docs render offline.
 
-use axum::Json;
+mod contract;
+mod examples;
+mod ko;
+mod reference;
+
 use axum::Router;
 use axum::routing::get;
 use serde::Serialize;
-use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -47,31 +56,6 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Every operation of the server and member APIs may answer 429 (see `crate::ratelimit`):
-/// documented here once rather than on each of the dozens of handlers, so none is missed.
-struct TooManyRequests;
-
-impl Modify for TooManyRequests {
-    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
-        let response = ResponseBuilder::new()
-            .description("TOO_MANY_REQUESTS: a rate limit of the caller or of its address was exceeded")
-            .header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1))))
-                    .description(Some("seconds to wait before retrying"))
-                    .build(),
-            )
-            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
-            .build();
-        for item in api.paths.paths.values_mut() {
-            for op in operations(item) {
-                op.responses.responses.insert("429".to_owned(), response.clone().into());
-            }
-        }
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -94,7 +78,7 @@ impl Modify for TooManyRequests {
         webhooks_api::list_events, webhooks_api::list_deliveries, webhooks_api::redeliver,
     ),
     components(schemas(crate::error::ErrorBody)),
-    modifiers(&SecuritySchemes, &TooManyRequests),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "server-api", description = "For the customer's backend: HTTP Basic apiKey:apiSecret"),
         (name = "member-api", description = "For client SDKs: Bearer member access token"),
@@ -103,52 +87,220 @@ impl Modify for TooManyRequests {
 )]
 struct ApiDoc;
 
-/// The document, with the `/v2/vicollo-apps/me` alias of every server-API path.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut api = ApiDoc::openapi();
-    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    let aliases: Vec<_> = api
-        .paths
-        .paths
+/// The document as served: a JSON value, because the contract rules are applied to it after
+/// utoipa generated it from the handlers.
+pub type Doc = Value;
+
+/// The languages the reference is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ko];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}
+
+/// The document in a language, with the `/v2/vicollo-apps/me` alias of every server-API
+/// path.
+pub fn document(lang: Lang) -> Doc {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
+    name_operations(&mut doc);
+    rename_schemas(&mut doc);
+    contract::apply(&mut doc);
+    examples::apply(&mut doc);
+    add_aliases(&mut doc);
+    if lang == Lang::Ko {
+        ko::apply(&mut doc);
+    }
+    doc
+}
+
+/// Operation ids unique across both APIs (the member API's get a `member_` prefix), and a
+/// summary on every operation (the first line of its doc comment, or one made here).
+fn name_operations(doc: &mut Doc) {
+    for (path, item) in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.iter_mut()) {
+        for (method, op) in item.as_object_mut().into_iter().flat_map(|i| i.iter_mut()) {
+            if path.starts_with("/v2/members") {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                op["operationId"] = json!(format!("member_{id}"));
+            }
+            if op.get("summary").is_none() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                let summary = match (method.as_str(), id.trim_start_matches("member_")) {
+                    (_, "get_room") => "One room, by id.",
+                    (_, "get_room_by_uuid") => "One room, by uuid.",
+                    (_, "patch_room") => "Updates a room (absent fields unchanged, `null` clears).",
+                    (_, "delete_room") => "Deletes a room.",
+                    _ => "",
+                };
+                op["summary"] = json!(summary);
+            }
+        }
+    }
+}
+
+/// Schema names as the contract says them: `CustomData` rather than the Rust map type, and
+/// plain integers inline.
+fn rename_schemas(doc: &mut Doc) {
+    let text = doc.to_string().replace("#/components/schemas/BTreeMap", "#/components/schemas/CustomData");
+    *doc = serde_json::from_str(&text).expect("renamed document");
+    let schemas = doc["components"]["schemas"].as_object_mut().expect("components.schemas");
+    if let Some(map) = schemas.remove("BTreeMap") {
+        schemas.insert("CustomData".into(), map);
+    }
+    schemas.remove("i64");
+    inline_refs(doc, "#/components/schemas/i64", &json!({"type": "integer", "format": "int64"}));
+}
+
+fn inline_refs(v: &mut Value, target: &str, with: &Value) {
+    match v {
+        Value::Object(map) if map.get("$ref").and_then(Value::as_str) == Some(target) => {
+            map.remove("$ref");
+            if let Value::Object(w) = with {
+                map.extend(w.clone());
+            }
+        }
+        Value::Object(map) => map.values_mut().for_each(|v| inline_refs(v, target, with)),
+        Value::Array(a) => a.iter_mut().for_each(|v| inline_refs(v, target, with)),
+        _ => {}
+    }
+}
+
+fn add_aliases(doc: &mut Doc) {
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    let aliases: Vec<(String, Value)> = paths
         .iter()
         .filter_map(|(path, item)| {
             let rest = path.strip_prefix("/v2/apps/me")?;
             let mut item = item.clone();
-            for op in operations(&mut item) {
-                op.operation_id = op.operation_id.take().map(|id| format!("{id}_vicollo_alias"));
-                op.tags = Some(vec!["server-api (vicollo alias)".to_owned()]);
+            for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                op["operationId"] = json!(format!("{id}_vicollo_alias"));
+                op["tags"] = json!(["server-api (vicollo alias)"]);
             }
             Some((format!("/v2/vicollo-apps/me{rest}"), item))
         })
         .collect();
-    api.paths.paths.extend(aliases);
-    api
-}
-
-fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
-    [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
-        .into_iter()
-        .filter_map(Option::as_mut)
+    paths.extend(aliases);
 }
 
 pub fn routes() -> Router<AppState> {
-    let doc = openapi();
-    let json = move || {
-        let doc = doc.clone();
-        async move { Json(doc) }
+    let docs: Arc<[(Lang, Bytes)]> = Lang::ALL
+        .iter()
+        .map(|&lang| (lang, Bytes::from(serde_json::to_vec(&document(lang)).expect("document JSON"))))
+        .collect();
+    let json_of = move |lang: Lang| {
+        let body = docs.iter().find(|(l, _)| *l == lang).map(|(_, b)| b.clone()).unwrap_or_default();
+        move || {
+            let body = body.clone();
+            async move { ([(CONTENT_TYPE, "application/json")], body) }
+        }
     };
-    let mut router = Router::new().route(OPENAPI_PATH, get(json.clone()));
-    // The FlipFlop-style documentation paths serve the same document and UI.
-    for (lang, name) in
-        [("en", "ffc-app-server"), ("en", "vicollo-app-server"), ("ko", "ffc-app-server"), ("ko", "vicollo-app-server")]
-    {
-        router = router.route(&format!("/open-api/{lang}/docs/{name}"), get(json.clone()));
-        router = router.merge(swagger_ui(format!("/open-api/{lang}/swagger-ui/{name}")));
+    let mut router =
+        Router::new().route(OPENAPI_PATH, get(json_of(Lang::En))).route(reference::SCRIPT_PATH, get(reference::script));
+    for lang in Lang::ALL {
+        router = router.route(&format!("/open-api/{}/openapi.json", lang.code()), get(json_of(lang)));
+        // The FlipFlop-style documentation paths: the reference, or the document itself for
+        // a client that asks for JSON.
+        for name in ["ffc-app-server", "vicollo-app-server"] {
+            let json = json_of(lang);
+            router = router.route(
+                &format!("/open-api/{}/docs/{name}", lang.code()),
+                get(move |headers: HeaderMap| async move {
+                    if reference::wants_json(&headers) { json().await.into_response() } else { reference::page(lang) }
+                }),
+            );
+            router = router.merge(swagger_ui(format!("/open-api/{}/swagger-ui/{name}", lang.code()), lang));
+        }
     }
-    router.merge(swagger_ui(SWAGGER_UI_PATH.to_owned()))
+    router.merge(swagger_ui(SWAGGER_UI_PATH.to_owned(), Lang::En))
 }
 
-fn swagger_ui(path: String) -> SwaggerUi {
+fn swagger_ui(path: String, lang: Lang) -> SwaggerUi {
     // No validator badge: it would call a public service and break offline use.
-    SwaggerUi::new(path).config(Config::from(OPENAPI_PATH).validator_url("none"))
+    let url = match lang {
+        Lang::En => OPENAPI_PATH.to_owned(),
+        Lang::Ko => "/open-api/ko/openapi.json".to_owned(),
+    };
+    SwaggerUi::new(path).config(Config::from(url).validator_url("none"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operations(doc: &Doc) -> Vec<(String, String, &Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                out.push((method.clone(), path.clone(), op));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_operation_has_a_korean_summary() {
+        assert_eq!(ko::missing(&document(Lang::En)), Vec::<String>::new());
+        let ko = document(Lang::Ko);
+        assert_eq!(ko["paths"]["/v2/apps/me"]["get"]["summary"], "인증된 앱 정보를 조회합니다.");
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_every_response_is_described() {
+        let doc = document(Lang::En);
+        let mut ids: Vec<&str> =
+            operations(&doc).iter().map(|(_, _, op)| op["operationId"].as_str().unwrap()).collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate operation ids");
+        for (method, path, op) in operations(&doc) {
+            for (status, r) in op["responses"].as_object().unwrap() {
+                assert!(r["description"].as_str().is_some_and(|d| !d.is_empty()), "{status} of {method} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_are_documented_on_every_operation_they_can_come_from() {
+        let doc = document(Lang::En);
+        for (method, path, op) in operations(&doc) {
+            let has = |status: &str| op["responses"].get(status).is_some();
+            assert!(has("429"), "429 on {method} {path}");
+            if op.get("security").is_some() {
+                assert!(has("401"), "401 on {method} {path}");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(has("400") && has("413") && has("408"), "body refusals on {method} {path}");
+            }
+            if path.contains('{') {
+                assert!(has("404"), "404 on {method} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_are_required_only_when_their_schema_requires_fields() {
+        let doc = document(Lang::En);
+        let body = |method: &str, path: &str| doc["paths"][path][method]["requestBody"].clone();
+        assert_eq!(body("post", "/v2/apps/me/video-rooms")["required"], false);
+        assert_eq!(body("patch", "/v2/apps/me/video-rooms/{id}")["required"], false);
+        assert_eq!(body("post", "/v2/members/me/video-rooms/{id}/web-rtc-tokens")["required"], false);
+        assert_eq!(body("post", "/v2/apps/me/members")["required"], true);
+        assert_eq!(body("post", "/v2/members/refresh-token")["required"], true);
+        let upsert = &doc["components"]["schemas"]["MemberUpsertInput"];
+        assert_eq!(upsert["required"], json!(["appUserId"]));
+        assert!(upsert["properties"]["appUserId"]["pattern"].is_string());
+    }
 }

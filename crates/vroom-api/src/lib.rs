@@ -23,6 +23,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(envelope_bare_errors))
         // The member API is called from browsers on other origins; tokens, not cookies,
         // authenticate, so any origin may call it.
         .layer(CorsLayer::permissive())
@@ -78,6 +81,33 @@ async fn root() -> &'static str {
 
 async fn health() -> (StatusCode, &'static str) {
     (StatusCode::OK, "ok\n")
+}
+
+/// Refusals made by layers and routers that are not ours (Swagger UI's files, tower's
+/// limits) come without a body: they get the contract's envelope, like every other error.
+async fn envelope_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(CONTENT_TYPE) {
+        return response;
+    }
+    let code = match status.as_u16() {
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::UnsupportedHttpMethod,
+        408 => ErrorCode::RequestTimeout,
+        413 => ErrorCode::PayloadTooLarge,
+        414 => ErrorCode::UriTooLong,
+        429 => ErrorCode::TooManyRequests,
+        431 => ErrorCode::RequestHeaderFieldsTooLarge,
+        500.. => ErrorCode::InternalServerError,
+        _ => ErrorCode::MalformedHttpRequest,
+    };
+    let reason = status.canonical_reason().unwrap_or("refused").to_lowercase();
+    let mut enveloped = ApiError::new(code, reason).into_response();
+    // Keep what the original answer told the client (Allow, Retry-After, CORS).
+    for (name, value) in response.headers() {
+        enveloped.headers_mut().entry(name).or_insert(value.clone());
+    }
+    enveloped
 }
 
 async fn not_found() -> ApiError {

@@ -59,7 +59,8 @@ pub struct EventQuery {
     pub event_type: Option<EventType>,
 }
 
-const URL_MAX: usize = 2048;
+/// Longest accepted receiver URL, in bytes.
+pub const URL_MAX: usize = 2048;
 
 impl Platform {
     pub async fn put_callback_api(&self, app: &AppRef, body: &CallbackApiInput) -> Result<CallbackApiView> {

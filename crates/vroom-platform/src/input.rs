@@ -174,6 +174,16 @@ pub struct WebRtcTokenInput {
     pub custom_data: Option<Value>,
 }
 
+impl WebRtcTokenInput {
+    /// The custom data to put in the token's metadata, validated like a member's.
+    pub fn validated_custom_data(&self) -> Result<Option<CustomData>> {
+        if self.password.as_ref().is_some_and(|p| p.chars().count() > PASSWORD_MAX) {
+            return Err(Error::invalid_body(format!("password is longer than {PASSWORD_MAX} characters")));
+        }
+        self.custom_data.as_ref().map(parse_custom_data).transpose()
+    }
+}
+
 /// Body of the embed-URL request.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -187,6 +197,20 @@ pub struct EmbedUrlInput {
     pub draw_layout_type: Option<String>,
     #[serde(default)]
     pub draw_layout_position: Option<String>,
+}
+
+impl EmbedUrlInput {
+    /// Every field ends up in the URL: bounded like other free text.
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("displayName", &self.display_name),
+            ("drawLayoutType", &self.draw_layout_type),
+            ("drawLayoutPosition", &self.draw_layout_position),
+        ] {
+            text(field, &Some(v.clone()), TEXT_MAX)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -451,6 +451,7 @@ impl Platform {
         body: &WebRtcTokenInput,
         check_password: bool,
     ) -> Result<RtcCredentials> {
+        let _ = body.validated_custom_data()?;
         if room.video_room_state.is_closed() {
             return Err(Error::new(ErrorCode::VideoRoomEnded, "the video room has ended or was cancelled"));
         }
@@ -481,7 +482,7 @@ impl Platform {
         permission: MediaPermission,
     ) -> Result<RtcCredentials> {
         let is_owner = room.member.id == member.id;
-        let custom_data = body.custom_data.as_ref().map(input::parse_custom_data).transpose()?;
+        let custom_data = body.validated_custom_data()?;
         let metadata = json!({
             "memberId": member.id,
             "appUserId": member.app_user_id,
@@ -523,6 +524,7 @@ impl Platform {
         app_user_id: &str,
         body: &EmbedUrlInput,
     ) -> Result<EmbedUrl> {
+        body.validate()?;
         let room = self.get_room(app, RoomKey::Id(room_id), Actor::App).await?;
         if room.video_room_state.is_closed() {
             return Err(Error::new(ErrorCode::VideoRoomEnded, "the video room has ended or was cancelled"));

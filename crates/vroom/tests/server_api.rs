@@ -1068,3 +1068,43 @@ async fn swagger_ui_is_served_locally() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_api_reference_is_a_page_in_both_languages_rendered_from_a_local_copy() {
+    let ts = TestServer::start().await;
+    for lang in ["en", "ko"] {
+        for name in ["ffc-app-server", "vicollo-app-server"] {
+            let path = format!("/open-api/{lang}/docs/{name}");
+            let resp = ts.anon().get(&path).await;
+            assert_eq!(resp.status, 200, "{path}");
+            assert!(resp.content_type.starts_with("text/html"), "{path}: {}", resp.content_type);
+            assert!(resp.body.contains(&format!("<html lang=\"{lang}\">")), "{path}: {}", resp.body);
+            assert!(resp.body.contains(&format!("/open-api/{lang}/openapi.json")), "{path}");
+            let scripts: Vec<&str> = resp.body.split("src=\"").skip(1).filter_map(|s| s.split('"').next()).collect();
+            assert_eq!(scripts, ["/open-api/redoc.standalone.js"], "{path}: only our own script");
+            assert!(!resp.body.contains("http://") && !resp.body.contains("https://"), "{path}: another host");
+        }
+    }
+    let script = ts.anon().get("/open-api/redoc.standalone.js").await;
+    assert_eq!(script.status, 200);
+    assert!(script.content_type.starts_with("text/javascript") && script.body.len() > 1_000_000);
+    let ko = ts.anon().get("/open-api/ko/openapi.json").await.expect(200);
+    assert_eq!(
+        ko["paths"]["/v2/apps/me/members/login"]["post"]["summary"],
+        "멤버를 생성 또는 수정하고 액세스 토큰과 리프레시 토큰을 발급합니다."
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_under_the_docs_are_json_404s() {
+    let ts = TestServer::start().await;
+    for path in [
+        "/open-api/nope",
+        "/open-api/swagger-ui/nope.js",
+        "/open-api/en/swagger-ui/ffc-app-server/nope.css",
+        "/open-api/en/docs/nope",
+        "/open-api/xx/docs/ffc-app-server",
+    ] {
+        ts.anon().get(path).await.expect_error(404, "NOT_FOUND");
+    }
+}
