@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -128,50 +128,75 @@ pub fn document(lang: Lang) -> Doc {
 /// Operation ids unique across both APIs (the member API's get a `member_` prefix), and a
 /// summary on every operation (the first line of its doc comment, or one made here).
 fn name_operations(doc: &mut Doc) {
-    for (path, item) in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.iter_mut()) {
-        for (method, op) in item.as_object_mut().into_iter().flat_map(|i| i.iter_mut()) {
-            if path.starts_with("/v2/members") {
-                let id = op["operationId"].as_str().unwrap_or_default();
-                op["operationId"] = json!(format!("member_{id}"));
-            }
-            if op.get("summary").is_none() {
-                let id = op["operationId"].as_str().unwrap_or_default();
-                let summary = match (method.as_str(), id.trim_start_matches("member_")) {
-                    (_, "get_room") => "One room, by id.",
-                    (_, "get_room_by_uuid") => "One room, by uuid.",
-                    (_, "patch_room") => "Updates a room (absent fields unchanged, `null` clears).",
-                    (_, "delete_room") => "Deletes a room.",
-                    _ => "",
-                };
-                op["summary"] = json!(summary);
-            }
+    for (_, path, op) in operations_mut(doc) {
+        let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+        if path.starts_with("/v2/members") {
+            op.insert("operationId".into(), json!(format!("member_{id}")));
+        }
+        if !op.contains_key("summary") {
+            let summary = match id.as_str() {
+                "get_room" => "One room, by id.",
+                "get_room_by_uuid" => "One room, by uuid.",
+                "patch_room" => "Updates a room (absent fields unchanged, `null` clears).",
+                "delete_room" => "Deletes a room.",
+                _ => "",
+            };
+            op.insert("summary".into(), json!(summary));
         }
     }
+}
+
+/// Every operation of the document: `(method, path, operation)`.
+fn operations_mut(doc: &mut Doc) -> impl Iterator<Item = (&str, &str, &mut Map<String, Value>)> {
+    doc["paths"].as_object_mut().into_iter().flat_map(|paths| {
+        paths.iter_mut().flat_map(|(path, item)| {
+            item.as_object_mut().into_iter().flat_map(move |item| {
+                item.iter_mut()
+                    .filter_map(move |(method, op)| Some((method.as_str(), path.as_str(), op.as_object_mut()?)))
+            })
+        })
+    })
+}
+
+/// [`operations_mut`], read-only (for the tests).
+#[cfg(test)]
+fn operations(doc: &Doc) -> impl Iterator<Item = (&str, &str, &Map<String, Value>)> {
+    doc["paths"].as_object().into_iter().flat_map(|paths| {
+        paths.iter().flat_map(|(path, item)| {
+            item.as_object().into_iter().flat_map(move |item| {
+                item.iter().filter_map(move |(method, op)| Some((method.as_str(), path.as_str(), op.as_object()?)))
+            })
+        })
+    })
 }
 
 /// Schema names as the contract says them: `CustomData` rather than the Rust map type, and
 /// plain integers inline.
 fn rename_schemas(doc: &mut Doc) {
-    let text = doc.to_string().replace("#/components/schemas/BTreeMap", "#/components/schemas/CustomData");
-    *doc = serde_json::from_str(&text).expect("renamed document");
     let schemas = doc["components"]["schemas"].as_object_mut().expect("components.schemas");
     if let Some(map) = schemas.remove("BTreeMap") {
         schemas.insert("CustomData".into(), map);
     }
     schemas.remove("i64");
-    inline_refs(doc, "#/components/schemas/i64", &json!({"type": "integer", "format": "int64"}));
+    rewrite_refs(doc, &mut |schema| match schema.get("$ref").and_then(Value::as_str) {
+        Some("#/components/schemas/BTreeMap") => {
+            schema.insert("$ref".into(), json!("#/components/schemas/CustomData"));
+        }
+        Some("#/components/schemas/i64") => {
+            schema.remove("$ref");
+            schema.insert("type".into(), json!("integer"));
+            schema.insert("format".into(), json!("int64"));
+        }
+        _ => {}
+    });
 }
 
-fn inline_refs(v: &mut Value, target: &str, with: &Value) {
+/// Calls `f` on every object of the document that holds a `$ref`.
+fn rewrite_refs(v: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
     match v {
-        Value::Object(map) if map.get("$ref").and_then(Value::as_str) == Some(target) => {
-            map.remove("$ref");
-            if let Value::Object(w) = with {
-                map.extend(w.clone());
-            }
-        }
-        Value::Object(map) => map.values_mut().for_each(|v| inline_refs(v, target, with)),
-        Value::Array(a) => a.iter_mut().for_each(|v| inline_refs(v, target, with)),
+        Value::Object(map) if map.contains_key("$ref") => f(map),
+        Value::Object(map) => map.values_mut().for_each(|v| rewrite_refs(v, f)),
+        Value::Array(a) => a.iter_mut().for_each(|v| rewrite_refs(v, f)),
         _ => {}
     }
 }
@@ -239,16 +264,6 @@ fn swagger_ui(path: String, lang: Lang) -> SwaggerUi {
 mod tests {
     use super::*;
 
-    fn operations(doc: &Doc) -> Vec<(String, String, &Value)> {
-        let mut out = Vec::new();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, op) in item.as_object().unwrap() {
-                out.push((method.clone(), path.clone(), op));
-            }
-        }
-        out
-    }
-
     #[test]
     fn every_operation_has_a_korean_summary() {
         assert_eq!(ko::missing(&document(Lang::En)), Vec::<String>::new());
@@ -259,8 +274,7 @@ mod tests {
     #[test]
     fn operation_ids_are_unique_and_every_response_is_described() {
         let doc = document(Lang::En);
-        let mut ids: Vec<&str> =
-            operations(&doc).iter().map(|(_, _, op)| op["operationId"].as_str().unwrap()).collect();
+        let mut ids: Vec<&str> = operations(&doc).map(|(_, _, op)| op["operationId"].as_str().unwrap()).collect();
         let n = ids.len();
         ids.sort_unstable();
         ids.dedup();

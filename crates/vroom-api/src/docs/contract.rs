@@ -11,7 +11,7 @@ use vroom_platform::callbacks::URL_MAX;
 use vroom_platform::input::*;
 use vroom_platform::model::PageRequest;
 
-use super::Doc;
+use super::{Doc, operations_mut};
 
 /// Applies every rule to the document (paths still only under `/v2/apps/me` and
 /// `/v2/members`; the alias is added afterwards).
@@ -146,20 +146,6 @@ fn schemas(doc: &mut Doc) {
     schemas.insert("VideoRoomInput".into(), room_changes);
 }
 
-/// Every operation in the document: `(method, path, operation)`.
-fn operations(doc: &mut Doc) -> impl Iterator<Item = (String, String, &mut Map<String, Value>)> {
-    doc["paths"].as_object_mut().into_iter().flat_map(|paths| {
-        paths.iter_mut().flat_map(|(path, item)| {
-            item.as_object_mut().into_iter().flat_map(move |item| {
-                item.iter_mut().filter_map(move |(method, op)| {
-                    let op = op.as_object_mut()?;
-                    Some((method.clone(), path.clone(), op))
-                })
-            })
-        })
-    })
-}
-
 /// Which body schema each operation takes, and whether it is required: a body is optional
 /// (none reads as `{}`) unless its schema has required fields.
 fn request_bodies(doc: &mut Doc) {
@@ -172,10 +158,10 @@ fn request_bodies(doc: &mut Doc) {
                 .collect()
         })
         .unwrap_or_default();
-    for (method, path, op) in operations(doc) {
+    for (method, path, op) in operations_mut(doc) {
         let Some(body) = op.get_mut("requestBody") else { continue };
         let schema = &mut body["content"]["application/json"]["schema"]["$ref"];
-        let replacement = match (method.as_str(), path.as_str()) {
+        let replacement = match (method, path) {
             ("post", "/v2/apps/me/members" | "/v2/apps/me/members/login") => Some("MemberUpsertInput"),
             ("patch", "/v2/apps/me/members/{appUserId}") => Some("MemberPatchInput"),
             ("post", "/v2/apps/me/video-rooms") => Some("AppVideoRoomInput"),
@@ -194,7 +180,7 @@ fn request_bodies(doc: &mut Doc) {
 
 fn parameters(doc: &mut Doc) {
     let id = app_user_id_pattern();
-    for (_, path, op) in operations(doc) {
+    for (_, path, op) in operations_mut(doc) {
         let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else { continue };
         for p in params {
             let (name, location) = (p["name"].as_str().unwrap_or_default(), p["in"].as_str().unwrap_or_default());
@@ -348,7 +334,7 @@ fn error_response(codes: &[ErrorCode]) -> Value {
 /// Every status of every operation: the success statuses utoipa took from the handlers,
 /// and the refusals from the rules below, each listing its error codes.
 fn responses(doc: &mut Doc) {
-    for (method, path, op) in operations(doc) {
+    for (method, path, op) in operations_mut(doc) {
         let mut codes: Vec<ErrorCode> = Vec::new();
         match op.get("security").and_then(|s| s[0].as_object()).and_then(|s| s.keys().next()).map(String::as_str) {
             Some("appCredentials") => codes.extend([EmptyAppCredentials, InvalidAppCredentials]),
@@ -362,7 +348,7 @@ fn responses(doc: &mut Doc) {
         if op.contains_key("requestBody") {
             codes.extend([InvalidHttpMessageBody, PayloadTooLarge, RequestTimeout]);
         }
-        codes.extend(specific_errors(&method, &path));
+        codes.extend(specific_errors(method, path));
         // A path value of the wrong shape (a non-numeric id) names nothing.
         if params.iter().any(|p| p["in"] == "path") {
             codes.push(NotFound);

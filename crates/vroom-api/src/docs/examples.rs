@@ -140,18 +140,14 @@ pub(super) fn apply(doc: &mut Doc) {
             media["example"] = example;
         }
     };
-    let Some(paths) = doc["paths"].as_object_mut() else { return };
-    for (path, item) in paths.iter_mut() {
-        let Some(item) = item.as_object_mut() else { continue };
-        for (method, op) in item.iter_mut() {
-            if let Some(body) = op.get_mut("requestBody") {
-                fill(&mut body["content"]["application/json"], &format!("the body of {method} {path}"));
-            }
-            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
-            for (status, r) in responses.iter_mut() {
-                if r.get("content").is_some() {
-                    fill(&mut r["content"]["application/json"], &format!("{status} of {method} {path}"));
-                }
+    for (method, path, op) in super::operations_mut(doc) {
+        if let Some(body) = op.get_mut("requestBody") {
+            fill(&mut body["content"]["application/json"], &format!("the body of {method} {path}"));
+        }
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+        for (status, r) in responses.iter_mut() {
+            if r.get("content").is_some() {
+                fill(&mut r["content"]["application/json"], &format!("{status} of {method} {path}"));
             }
         }
     }

@@ -68,16 +68,11 @@ fn tag(name: &str) -> Option<&'static str> {
 /// The operations without a Korean summary (a test requires none).
 #[cfg(test)]
 pub(super) fn missing(doc: &Doc) -> Vec<String> {
-    let mut missing = Vec::new();
-    for item in doc["paths"].as_object().into_iter().flat_map(|p| p.values()) {
-        for op in item.as_object().into_iter().flat_map(|i| i.values()) {
-            let id = op["operationId"].as_str().unwrap_or_default();
-            if summary(id).is_none() {
-                missing.push(id.to_owned());
-            }
-        }
-    }
-    missing
+    super::operations(doc)
+        .map(|(_, _, op)| op["operationId"].as_str().unwrap_or_default())
+        .filter(|id| summary(id).is_none())
+        .map(str::to_owned)
+        .collect()
 }
 
 pub(super) fn apply(doc: &mut Doc) {
@@ -90,15 +85,11 @@ pub(super) fn apply(doc: &mut Doc) {
             }
         }
     }
-    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
-        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
-            if let Some(ko) = op["operationId"].as_str().and_then(summary) {
-                // The English text stays, as the description, for terms the summary names.
-                let en = op["summary"].take();
-                op["summary"] = json!(ko);
-                if let Value::String(en) = en {
-                    op.as_object_mut().map(|o| o.entry("description").or_insert(json!(en)));
-                }
+    for (_, _, op) in super::operations_mut(doc) {
+        if let Some(ko) = op["operationId"].as_str().and_then(summary) {
+            // The English text stays, as the description, for terms the summary names.
+            if let Some(Value::String(en)) = op.insert("summary".into(), json!(ko)) {
+                op.entry("description").or_insert(json!(en));
             }
         }
     }
