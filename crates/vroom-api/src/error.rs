@@ -19,6 +19,24 @@ pub struct ErrorBody {
     pub error_message: String,
 }
 
+/// The code of a refusal that came with only a status (hyper's own answers, layers that
+/// are not ours).
+pub fn code_for_status(status: u16) -> ErrorCode {
+    match status {
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::UnsupportedHttpMethod,
+        408 => ErrorCode::RequestTimeout,
+        413 => ErrorCode::PayloadTooLarge,
+        414 => ErrorCode::UriTooLong,
+        429 => ErrorCode::TooManyRequests,
+        431 => ErrorCode::RequestHeaderFieldsTooLarge,
+        // hyper's answer to a request in an HTTP version it does not serve.
+        505 => ErrorCode::MalformedHttpRequest,
+        500.. => ErrorCode::InternalServerError,
+        _ => ErrorCode::MalformedHttpRequest,
+    }
+}
+
 #[derive(Debug)]
 pub struct ApiError(pub Error, RetryAfter);
 

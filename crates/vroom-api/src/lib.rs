@@ -90,17 +90,7 @@ async fn envelope_bare_errors(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(CONTENT_TYPE) {
         return response;
     }
-    let code = match status.as_u16() {
-        404 => ErrorCode::NotFound,
-        405 => ErrorCode::UnsupportedHttpMethod,
-        408 => ErrorCode::RequestTimeout,
-        413 => ErrorCode::PayloadTooLarge,
-        414 => ErrorCode::UriTooLong,
-        429 => ErrorCode::TooManyRequests,
-        431 => ErrorCode::RequestHeaderFieldsTooLarge,
-        500.. => ErrorCode::InternalServerError,
-        _ => ErrorCode::MalformedHttpRequest,
-    };
+    let code = error::code_for_status(status.as_u16());
     let reason = status.canonical_reason().unwrap_or("refused").to_lowercase();
     let mut enveloped = ApiError::new(code, reason).into_response();
     // Keep what the original answer told the client (Allow, Retry-After, CORS).

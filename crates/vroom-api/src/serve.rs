@@ -172,13 +172,15 @@ pub async fn serve(
 /// An address over its connection cap gets a 429 with the usual body, then the connection
 /// is closed (its request is not read).
 async fn refuse_connection(mut stream: TcpStream) {
-    let body = envelope::error_json(ErrorCode::TooManyConnections, "too many open connections from this address");
-    let response = format!(
-        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+    let response = envelope::raw_answer(
+        "429",
+        "Too Many Requests",
+        ErrorCode::TooManyConnections,
+        "too many open connections from this address",
+        "retry-after: 1\r\n",
     );
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.write_all(&response).await;
         let _ = stream.shutdown().await;
     })
     .await;

@@ -451,7 +451,7 @@ impl Platform {
         body: &WebRtcTokenInput,
         check_password: bool,
     ) -> Result<RtcCredentials> {
-        let _ = body.validated_custom_data()?;
+        let custom_data = body.validated_custom_data()?;
         if room.video_room_state.is_closed() {
             return Err(Error::new(ErrorCode::VideoRoomEnded, "the video room has ended or was cancelled"));
         }
@@ -470,19 +470,19 @@ impl Platform {
         } else {
             MediaPermission::FULL
         };
-        self.rtc_credentials(room, member, body, permission)
+        self.rtc_credentials(room, member, custom_data, permission)
     }
 
-    /// Mints the LiveKit token; the caller has checked state and password.
+    /// Mints the LiveKit token; the caller has checked state and password and validated
+    /// the custom data.
     fn rtc_credentials(
         &self,
         room: &VideoRoom,
         member: &Member,
-        body: &WebRtcTokenInput,
+        custom_data: Option<CustomData>,
         permission: MediaPermission,
     ) -> Result<RtcCredentials> {
         let is_owner = room.member.id == member.id;
-        let custom_data = body.validated_custom_data()?;
         let metadata = json!({
             "memberId": member.id,
             "appUserId": member.app_user_id,

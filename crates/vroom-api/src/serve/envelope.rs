@@ -17,24 +17,28 @@ use tokio::net::TcpStream;
 use vroom_platform::ErrorCode;
 
 use super::Slot;
+use crate::error::{ErrorBody, code_for_status};
 
-/// `{errorCode, errorMessage}` as JSON text.
-pub(super) fn error_json(code: ErrorCode, message: &str) -> String {
-    serde_json::json!({ "errorCode": code.as_str(), "errorMessage": message }).to_string()
+/// A whole HTTP/1.1 answer with the error body, written on the socket directly (by-passing
+/// hyper), and the last on its connection.
+pub(super) fn raw_answer(status: &str, reason: &str, code: ErrorCode, message: &str, extra_headers: &str) -> Vec<u8> {
+    let body = ErrorBody { error_code: code.as_str().to_owned(), error_message: message.to_owned() };
+    let body = serde_json::to_string(&body).unwrap_or_default();
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra_headers}connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// The answer that replaces hyper's for a response head `head`, if it is one of hyper's.
 fn replacement(head: &[u8]) -> Option<Vec<u8>> {
     let status = head.strip_prefix(b"HTTP/1.1 ").or_else(|| head.strip_prefix(b"HTTP/1.0 "))?.get(..3)?;
-    let (code, reason, message) = match status {
-        b"400" => (ErrorCode::MalformedHttpRequest, "Bad Request", "the request is not valid HTTP/1.1"),
-        b"414" => (ErrorCode::UriTooLong, "URI Too Long", "the request URI is too long"),
-        b"431" => (
-            ErrorCode::RequestHeaderFieldsTooLarge,
-            "Request Header Fields Too Large",
-            "the request headers are too large",
-        ),
-        b"505" => (ErrorCode::MalformedHttpRequest, "HTTP Version Not Supported", "only HTTP/1.x is served"),
+    let (reason, message) = match status {
+        b"400" => ("Bad Request", "the request is not valid HTTP/1.1"),
+        b"414" => ("URI Too Long", "the request URI is too long"),
+        b"431" => ("Request Header Fields Too Large", "the request headers are too large"),
+        b"505" => ("HTTP Version Not Supported", "only HTTP/1.x is served"),
         _ => return None,
     };
     let end = head.windows(4).position(|w| w == b"\r\n\r\n")?;
@@ -42,15 +46,8 @@ fn replacement(head: &[u8]) -> Option<Vec<u8>> {
     if lower.windows(13).any(|w| w == b"content-type:") {
         return None;
     }
-    let body = error_json(code, message);
     let status = std::str::from_utf8(status).ok()?;
-    Some(
-        format!(
-            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
-    )
+    Some(raw_answer(status, reason, code_for_status(status.parse().ok()?), message, ""))
 }
 
 /// A TCP connection as hyper sees it: rewrites hyper's refusals (see the module doc) and
