@@ -119,6 +119,11 @@ pub fn document(lang: Lang) -> Doc {
     contract::apply(&mut doc);
     examples::apply(&mut doc);
     add_aliases(&mut doc);
+    localized(doc, lang)
+}
+
+/// The English document in `lang`.
+fn localized(mut doc: Doc, lang: Lang) -> Doc {
     if lang == Lang::Ko {
         ko::apply(&mut doc);
     }
@@ -220,9 +225,11 @@ fn add_aliases(doc: &mut Doc) {
 }
 
 pub fn routes() -> Router<AppState> {
+    // Built once; each language is the English document translated.
+    let en = document(Lang::En);
     let docs: Arc<[(Lang, Bytes)]> = Lang::ALL
         .iter()
-        .map(|&lang| (lang, Bytes::from(serde_json::to_vec(&document(lang)).expect("document JSON"))))
+        .map(|&lang| (lang, Bytes::from(serde_json::to_vec(&localized(en.clone(), lang)).expect("document JSON"))))
         .collect();
     let json_of = move |lang: Lang| {
         let body = docs.iter().find(|(l, _)| *l == lang).map(|(_, b)| b.clone()).unwrap_or_default();
