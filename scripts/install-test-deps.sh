@@ -33,6 +33,14 @@ if ! command -v tc >/dev/null || ! command -v ip >/dev/null; then
     apt-get install -y -qq iproute2 >/dev/null
 fi
 
+# `nft` (nftables): the loss scenarios drop a share of a test link's packets at random.
+if ! command -v nft >/dev/null; then
+    echo "install-test-deps: installing nftables (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nftables >/dev/null
+fi
+
 # Node packages of the browser tests. `npm ci` installs exactly the committed lockfile
 # (and replaces any stale node_modules), so the result does not drift between runs.
 echo "install-test-deps: installing npm packages in tests/browser"
