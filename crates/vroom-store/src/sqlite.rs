@@ -453,7 +453,10 @@ async fn close_participation(
     events: ParticipationEvents<'_>,
 ) -> Result<bool> {
     let row = sqlx::query(
-        "UPDATE participations SET left_at = ?2, leave_reason = ?3 WHERE participant_sid = ?1 AND left_at IS NULL \
+        // Never before the join: `at` may be a stale heartbeat (a crash right after a join),
+        // and attendance must not go backwards.
+        "UPDATE participations SET left_at = max(?2, joined_at), leave_reason = ?3 \
+         WHERE participant_sid = ?1 AND left_at IS NULL \
          RETURNING participant_sid, session_no, app_user_id, member_id, app_user_name, channel_member_type, \
            custom_data, hidden, joined_at, left_at, leave_reason, video_room_id",
     )
@@ -476,11 +479,13 @@ async fn close_participation(
     .await
     .map_err(db)?;
     if still_open == 0 {
-        // A session ends because its room emptied, unless the server itself stopped.
+        // A session ends because its room emptied, unless the server itself stopped. It
+        // ends when its last participant left (clamped above), so never before it started.
         let end_reason = if reason == vroom_platform::session::leave_reason::SERVER_RESTART { reason } else { "EMPTY" };
+        let at = participation.left_at.unwrap_or(at);
         sqlx::query(
-            "UPDATE room_sessions SET ended_at = ?3, end_reason = ?4 WHERE video_room_id = ?1 AND session_no = ?2 \
-             AND ended_at IS NULL",
+            "UPDATE room_sessions SET ended_at = max(?3, started_at), end_reason = ?4 \
+             WHERE video_room_id = ?1 AND session_no = ?2 AND ended_at IS NULL",
         )
         .bind(room_id)
         .bind(participation.session_no)
@@ -1369,7 +1374,7 @@ impl Store for SqliteStore {
             close_participation(&mut tx, sid, reason, at, events).await?;
         }
         // Sessions left open without participants (none should exist) end too.
-        sqlx::query("UPDATE room_sessions SET ended_at = ?1, end_reason = ?2 WHERE ended_at IS NULL")
+        sqlx::query("UPDATE room_sessions SET ended_at = max(?1, started_at), end_reason = ?2 WHERE ended_at IS NULL")
             .bind(ms(at))
             .bind(reason)
             .execute(&mut *tx)

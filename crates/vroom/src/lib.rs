@@ -99,10 +99,17 @@ async fn heartbeat(store: Arc<dyn Store>) {
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     loop {
         tick.tick().await;
-        let now = vroom_platform::time::now().timestamp_millis().to_string();
-        if let Err(e) = store.set_setting(HEARTBEAT_SETTING, &now).await {
-            tracing::warn!(error = %e, "heartbeat not recorded");
-        }
+        record_heartbeat(store.as_ref()).await;
+    }
+}
+
+/// Records that the server is alive now. Also the last thing a graceful stop writes, so
+/// that the next start closes what was left open as of the stop, not up to one heartbeat
+/// interval earlier.
+async fn record_heartbeat(store: &dyn Store) {
+    let now = vroom_platform::time::now().timestamp_millis().to_string();
+    if let Err(e) = store.set_setting(HEARTBEAT_SETTING, &now).await {
+        tracing::warn!(error = %e, "heartbeat not recorded");
     }
 }
 
@@ -187,6 +194,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         let _ = stop_deliveries.send(true);
         let _ = deliveries.await;
         heartbeat.abort();
+        record_heartbeat(&store_handle).await;
         store_handle.close().await;
         served
     });

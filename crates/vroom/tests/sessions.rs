@@ -166,7 +166,11 @@ async fn a_restart_closes_what_the_previous_run_left_open() {
     let id = room["id"].as_i64().unwrap();
     join(&server, &room, "u1", "PA_r1").await;
     tokio::time::sleep(Duration::from_millis(50)).await;
+    // Joined well within one heartbeat interval (5 s) of the stop: the stop itself must be
+    // recorded, or the session would be closed before it began.
+    let stop_requested = time::now();
     server.restart().await;
+    let restarted = time::now();
 
     let after = room_state(&server, id).await;
     assert_eq!(after["videoRoomState"], "LIVE_INACTIVE", "no room stays LIVE across a restart");
@@ -178,5 +182,47 @@ async fn a_restart_closes_what_the_previous_run_left_open() {
     assert_eq!(people[0]["leaveReason"], "SERVER_RESTART");
     let sessions = server.server_api().get(&format!("/video-rooms/{id}/sessions")).await.expect(200);
     assert_eq!(sessions["content"][0]["endReason"], "SERVER_RESTART");
+
+    // The times: closed as of the graceful stop, never before the join or after the restart.
+    let (joined, left) = (at(&people[0]["joinedAt"]), at(&people[0]["leftAt"]));
+    assert!(joined <= left, "left {left} before joining {joined}");
+    assert!(left >= stop_requested, "left {left} before the stop {stop_requested}");
+    assert!(left <= restarted, "left {left} after the restart {restarted}");
+    let (started, ended) = (at(&sessions["content"][0]["startedAt"]), at(&sessions["content"][0]["endedAt"]));
+    assert!(started <= ended, "session ended {ended} before it started {started}");
+    assert_eq!(ended, left, "the session ends when its last participant left");
+    assert_eq!(at(&last["data"]["leftAt"]), left, "the LEFT event has the attendance's time");
     server.stop().await;
+}
+
+/// A run that crashed (no heartbeat at its stop) right after a join: the last heartbeat is
+/// older than the join, yet attendance and the session never go backwards.
+#[tokio::test]
+async fn a_stale_heartbeat_never_closes_a_session_before_it_began() {
+    let server = TestServer::start().await;
+    let api = server.server_api();
+    api.post("/members", json!({"appUserId": "u1"})).await.expect(201);
+    let room = api.post("/video-rooms", json!({"title": "R"})).await.expect(201);
+    let id = room["id"].as_i64().unwrap();
+    join(&server, &room, "u1", "PA_c1").await;
+    // What the next start does with a heartbeat from 4 s before the join.
+    let last_heartbeat = time::from_millis(time::now().timestamp_millis() - 4000);
+    assert_eq!(server.platform().close_stale_sessions(last_heartbeat).await.unwrap(), 1);
+
+    let people = api.get(&format!("/video-rooms/{id}/sessions/1/participants")).await.expect(200);
+    let (joined, left) = (at(&people[0]["joinedAt"]), at(&people[0]["leftAt"]));
+    assert_eq!(left, joined, "clamped to the join");
+    let sessions = api.get(&format!("/video-rooms/{id}/sessions")).await.expect(200);
+    let (started, ended) = (at(&sessions["content"][0]["startedAt"]), at(&sessions["content"][0]["endedAt"]));
+    assert!(started <= ended, "session ended {ended} before it started {started}");
+    let left_event = room_events(&server, id).await.pop().unwrap();
+    assert_eq!(left_event["type"], "VIDEO_ROOM_PARTICIPANT_LEFT");
+    assert_eq!(at(&left_event["data"]["leftAt"]), joined);
+    let state = room_state(&server, id).await;
+    assert!(at(&state["liveEndedAt"]) >= at(&state["liveStartedAt"]), "room {state}");
+    server.stop().await;
+}
+
+fn at(v: &Value) -> time::Timestamp {
+    time::parse(v.as_str().unwrap_or_else(|| panic!("not a time: {v}"))).unwrap()
 }
