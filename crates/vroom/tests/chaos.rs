@@ -160,7 +160,11 @@ async fn parent() {
     let deadline = Instant::now() + Duration::from_secs(90);
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    // The receiver's port is held (bound, not listening: connections are refused) from now
+    // on, so nothing else can take it before the receiver starts listening on it.
+    let receiver_socket = tokio::net::TcpSocket::new_v4().unwrap();
+    receiver_socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = receiver_socket.local_addr().unwrap();
     let receiver_url = format!("http://{port}/hook");
 
     // Phase 1: receiver down, presence churn, then SIGKILL mid-stream.
@@ -178,7 +182,7 @@ async fn parent() {
     // Phase 2: the receiver comes back, vroom restarts.
     let inbox = Arc::new(Inbox::default());
     let app = Router::new().route("/hook", post(receive)).with_state(inbox.clone());
-    let listener = tokio::net::TcpListener::bind(port).await.unwrap();
+    let listener = receiver_socket.listen(1024).unwrap();
     let server_task = tokio::spawn(async move { axum::serve(listener, app).await });
     let (mut recovered, mut lines) = spawn("recover", &data_dir, &receiver_url);
     let base = wait_line(&mut lines, "READY");

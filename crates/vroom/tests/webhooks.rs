@@ -50,16 +50,36 @@ struct Receiver {
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Receiver {
-    async fn start(script: Vec<u16>) -> Self {
-        Self::start_on("127.0.0.1:0".parse().unwrap(), script).await
+/// A receiver's address before the receiver runs: the port is bound but not listening, so
+/// connections to it are refused and nothing else can take it in the meantime.
+struct ReservedPort {
+    socket: tokio::net::TcpSocket,
+    addr: SocketAddr,
+}
+
+impl ReservedPort {
+    fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = socket.local_addr().unwrap();
+        Self { socket, addr }
     }
 
-    async fn start_on(addr: SocketAddr, script: Vec<u16>) -> Self {
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+}
+
+impl Receiver {
+    async fn start(script: Vec<u16>) -> Self {
+        Self::start_on(ReservedPort::new(), script).await
+    }
+
+    async fn start_on(port: ReservedPort, script: Vec<u16>) -> Self {
         let state =
             Arc::new(ReceiverState { received: Mutex::default(), script: Mutex::new(script), delay: Mutex::default() });
         let app = Router::new().route("/hook", post(receive)).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind receiver");
+        let listener = port.socket.listen(1024).expect("receiver listens");
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -100,6 +120,27 @@ async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, bo
     let mut script = state.script.lock().unwrap();
     let status = if script.is_empty() { 200 } else { script.remove(0) };
     StatusCode::from_u16(status).unwrap()
+}
+
+/// Polls the delivery log (the server's own record, written after the receiver answered)
+/// until `pred` holds for its entries (at most 15 s); returns them.
+async fn deliveries_until(api: &common::Api, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let log = api.get("/webhook-deliveries?pageSize=100").await.expect(200);
+        let entries = log["content"].as_array().unwrap().clone();
+        if pred(&entries) {
+            return entries;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}; delivery log: {log:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The app's logged events of one type (the event log is written with the change itself).
+async fn logged(api: &common::Api, ty: &str) -> Vec<Value> {
+    let page = api.get(&format!("/events?type={ty}&pageSize=100")).await.expect(200);
+    page["content"].as_array().unwrap().clone()
 }
 
 fn of_type<'a>(got: &'a [Received], ty: &str) -> Vec<&'a Received> {
@@ -167,8 +208,9 @@ async fn registration_envelope_signature_and_basic_auth() {
     let scheduled = of_type(&got, "VIDEO_ROOM_SCHEDULED")[0].json();
     assert_eq!(scheduled["data"]["videoRoom"], room);
     assert_eq!(scheduled["seq"], 1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(of_type(&receiver.received(), "MEMBER_UPDATED").len(), 1, "the no-op upsert emitted an event");
+    // The event log is written in the same transaction as the change: what is not there
+    // will never be sent.
+    assert_eq!(logged(&api, "MEMBER_UPDATED").await.len(), 1, "the no-op upsert emitted an event");
     server.stop().await;
     receiver.stop();
 }
@@ -184,8 +226,9 @@ async fn server_errors_are_retried_with_a_stable_event_id_and_client_errors_are_
     let got = receiver.wait_for("3 attempts", |r| r.len() >= 3).await;
     let ids: Vec<_> = got.iter().map(|r| r.header("x-vroom-event-id").to_owned()).collect();
     assert!(ids.iter().all(|id| *id == ids[0]), "same event id on every attempt: {ids:?}");
-    let deliveries = api.get("/webhook-deliveries").await.expect(200);
-    let d = &deliveries["content"][0];
+    // The receiver records a POST before it answers; the log has the attempt once answered.
+    let deliveries = deliveries_until(&api, "the delivery", |d| d.len() == 1 && d[0]["status"] != "PENDING").await;
+    let d = &deliveries[0];
     assert_eq!(
         (d["status"].as_str(), d["attempts"].as_u64(), d["lastStatusCode"].as_u64()),
         (Some("DELIVERED"), Some(3), Some(200))
@@ -195,13 +238,16 @@ async fn server_errors_are_retried_with_a_stable_event_id_and_client_errors_are_
 
     // The next event meets a 400: refused for good, one attempt only.
     api.post("/members", json!({"appUserId": "carol"})).await.expect(201);
-    receiver.wait_for("the 4th POST", |r| r.len() >= 4).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(receiver.received().len(), 4, "a 400 must not be retried");
-    let deliveries = api.get("/webhook-deliveries").await.expect(200);
-    let refused =
-        deliveries["content"].as_array().unwrap().iter().find(|d| d["status"] == "FAILED").expect("a FAILED delivery");
+    // Once the log says FAILED nothing is scheduled any more: a retry would have to be
+    // there (PENDING with a next attempt) instead.
+    let deliveries = deliveries_until(&api, "carol's delivery settled", |d| {
+        d.len() == 2 && d.iter().all(|d| d["status"] != "PENDING")
+    })
+    .await;
+    let refused = deliveries.iter().find(|d| d["status"] == "FAILED").expect("a FAILED delivery");
     assert_eq!((refused["attempts"].as_u64(), refused["lastStatusCode"].as_u64()), (Some(1), Some(400)));
+    assert_eq!(refused["nextAttemptAt"], Value::Null, "{refused}");
+    assert_eq!(receiver.received().len(), 4, "a 400 must not be retried");
 
     // Redelivery sends it again, now.
     let event_id = refused["eventId"].as_str().unwrap().to_owned();
@@ -217,24 +263,18 @@ async fn server_errors_are_retried_with_a_stable_event_id_and_client_errors_are_
 #[tokio::test]
 async fn a_receiver_that_is_down_gets_everything_when_it_comes_back() {
     let server = fast_retry_server().await;
-    // Reserve a port, then close it: connections are refused until the receiver starts.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    // Connections are refused until the receiver starts listening on this port.
+    let port = ReservedPort::new();
     let api = server.server_api();
-    api.put("/callback-api", json!({"url": format!("http://{port}/hook")})).await.expect(200);
+    api.put("/callback-api", json!({"url": port.url()})).await.expect(200);
     for i in 0..5 {
         api.post("/members", json!({"appUserId": format!("m{i}")})).await.expect(201);
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let log = api.get("/webhook-deliveries").await.expect(200);
-    assert!(
-        log["content"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["status"] == "PENDING" && d["attempts"].as_u64() >= Some(1)),
-        "{log}"
-    );
-    assert_eq!(log["content"][0]["lastError"], "connection failed");
+    let log = deliveries_until(&api, "every event attempted", |d| {
+        d.len() == 5 && d.iter().all(|d| d["attempts"].as_u64() >= Some(1))
+    })
+    .await;
+    assert!(log.iter().all(|d| d["status"] == "PENDING" && d["lastError"] == "connection failed"), "{log:#?}");
 
     let receiver = Receiver::start_on(port, vec![]).await;
     let got = receiver.wait_for("all 5 events", |r| of_type(r, "MEMBER_CREATED").len() >= 5).await;
@@ -292,7 +332,11 @@ async fn bad_registrations_and_removal() {
     api.delete("/callback-api").await.expect_no_content();
     api.get("/callback-api").await.expect_error(404, "CALLBACK_API_NOT_FOUND");
     api.post("/members", json!({"appUserId": "erin"})).await.expect(201);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Deliveries are queued with the event, for the receiver registered then: none for erin.
+    let created = logged(&api, "MEMBER_CREATED").await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    let queued = api.get("/webhook-deliveries?pageSize=100").await.expect(200);
+    assert_eq!(queued["totalElements"], 0, "no deliveries after DELETE: {queued}");
     assert!(receiver.received().is_empty(), "no deliveries after DELETE");
     server.stop().await;
     receiver.stop();
@@ -351,9 +395,9 @@ async fn dev_put_callback(base: &str, url: &str) {
 #[tokio::test]
 async fn events_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = ReservedPort::new();
     let (mut first, base) = spawn_vroom(dir.path());
-    dev_put_callback(&base, &format!("http://{dead}/hook")).await;
+    dev_put_callback(&base, &dead.url()).await;
     let mut acknowledged = Vec::new();
     for i in 0..20 {
         assert_eq!(dev_post(&base, "/members", json!({"appUserId": format!("k{i}")})).await, 201);
