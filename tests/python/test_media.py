@@ -3,6 +3,12 @@ mobile SDKs) publishes video, audio and data through vroom, and a second Python 
 receives them. Runs the real `vroom serve` binary; send traffic only to loopback (the test
 script runs it in a network namespace of its own).
 
+What arrives is checked, not only that something does: libwebrtc's receive path conceals
+lost audio (frames come out even when no packet arrives) and the decoder outputs frames at
+any rate. So over a settled window the receiver must see the tone that was sent (its energy
+and its frequency), video at a real frame rate, and the colours that were sent where they
+were sent.
+
 Run: VROOM_BIN=target/debug/vroom .venv/bin/python -m pytest tests/python -q
 """
 
@@ -18,9 +24,29 @@ from livekit import rtc
 from conftest import call, running_vroom
 
 WIDTH, HEIGHT = 640, 360
+FPS = 15
+SAMPLE_RATE = 48000
+TONE_HZ = 440
+TONE_AMPLITUDE = 8000  # int16 peak, about -12 dBFS
+TONE_RMS = TONE_AMPLITUDE / math.sqrt(2)  # 5657; silence is 0
+# Thresholds, with margin for a busy 2-core machine (measured there: 14.5-15.2 fps, RMS
+# 5600-5660, peak 439.9-440.1 Hz, colour error <= 4 of 255).
+MIN_FPS = 9  # of FPS sent; a stream of 1-5 fps fails
+COLOUR_TOLERANCE = 40  # per channel, of 255: VP8 is lossy, a wrong colour is off by 160
+SETTLE_S = 2.0  # after the first frame of both tracks: the encoder's start-up ramp
+WINDOW_S = 4.0  # the window measured
 # libwebrtc gathers no candidates on loopback: the test script gives its namespace a dummy
 # interface with this address (traffic to it never leaves the namespace).
 NODE_IP = os.environ.get("VROOM_TEST_NODE_IP", "127.0.0.1")
+
+# Four quadrants of known colours (RGB), not too saturated so that the YUV round trip does
+# not clip; the bottom band moves so that every frame has something new to encode.
+QUADRANTS = {  # (row, column) -> colour
+    (0, 0): (200, 40, 40),
+    (0, 1): (40, 200, 40),
+    (1, 0): (40, 40, 200),
+    (1, 1): (220, 220, 60),
+}
 
 
 @pytest.fixture
@@ -44,27 +70,53 @@ def credentials(base):
     return creds
 
 
-def pattern(frame_no):
-    """A moving gradient, RGBA."""
-    x = (np.arange(WIDTH, dtype=np.uint32) + frame_no * 4) % 256
-    row = np.stack([x, 255 - x, np.full(WIDTH, (frame_no * 8) % 256), np.full(WIDTH, 255)], axis=1)
-    return np.ascontiguousarray(np.broadcast_to(row, (HEIGHT, WIDTH, 4)).astype(np.uint8))
+def picture(frame_no):
+    """RGBA: the coloured quadrants above a moving gradient band (the bottom eighth)."""
+    img = np.empty((HEIGHT, WIDTH, 4), dtype=np.uint8)
+    img[..., 3] = 255
+    for (r, c), rgb in QUADRANTS.items():
+        img[r * HEIGHT // 2:(r + 1) * HEIGHT // 2, c * WIDTH // 2:(c + 1) * WIDTH // 2, :3] = rgb
+    band = HEIGHT * 7 // 8
+    x = (np.arange(WIDTH) + frame_no * 8) % 256
+    img[band:, :, 0] = x
+    img[band:, :, 1] = 255 - x
+    img[band:, :, 2] = (frame_no * 8) % 256
+    return img
+
+
+def quadrant_colours(rgba):
+    """Mean RGB of a patch at the centre of each quadrant (away from edges and the band)."""
+    h, w = rgba.shape[:2]
+    out = {}
+    for (r, c) in QUADRANTS:
+        cy, cx = (2 * r + 1) * h // 4 - (h // 16 if r else 0), (2 * c + 1) * w // 4
+        patch = rgba[cy - h // 16:cy + h // 16, cx - w // 16:cx + w // 16, :3]
+        out[(r, c)] = tuple(float(v) for v in patch.reshape(-1, 3).mean(axis=0))
+    return out
 
 
 async def run_session(pub_creds, sub_creds):
     publisher, subscriber = rtc.Room(), rtc.Room()
     loop = asyncio.get_running_loop()
-    video_frames, audio_frames = [], []
+    video_frames = []  # (arrival, width, height)
+    video_samples = []  # (arrival, {quadrant: mean RGB}) of a few frames
+    audio_chunks = []  # (arrival, int16 samples)
     data, reply = loop.create_future(), loop.create_future()
     readers = []
 
     async def read_video(track):
         async for event in rtc.VideoStream(track):
-            video_frames.append((event.frame.width, event.frame.height))
+            now = time.monotonic()
+            f = event.frame
+            video_frames.append((now, f.width, f.height))
+            if len(video_frames) % 10 == 0:
+                rgba = np.frombuffer(f.convert(rtc.VideoBufferType.RGBA).data, dtype=np.uint8)
+                video_samples.append((now, quadrant_colours(rgba.reshape(f.height, f.width, 4))))
 
     async def read_audio(track):
-        async for event in rtc.AudioStream(track):
-            audio_frames.append(event.frame.samples_per_channel)
+        async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
+            samples = np.frombuffer(event.frame.data, dtype=np.int16).copy()
+            audio_chunks.append((time.monotonic(), samples))
 
     @subscriber.on("track_subscribed")
     def on_track(track, publication, participant):
@@ -84,44 +136,105 @@ async def run_session(pub_creds, sub_creds):
     await publisher.connect(pub_creds["webRtcServerUrl"], pub_creds["webRtcToken"])
 
     video = rtc.VideoSource(WIDTH, HEIGHT)
-    audio = rtc.AudioSource(48000, 1)
+    audio = rtc.AudioSource(SAMPLE_RATE, 1)
     await publisher.local_participant.publish_track(rtc.LocalVideoTrack.create_video_track("cam", video))
     await publisher.local_participant.publish_track(rtc.LocalAudioTrack.create_audio_track("mic", audio))
 
-    async def pump():
-        for n in range(200):  # ~13 s at 15 fps, bounded
-            video.capture_frame(rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.RGBA, pattern(n).tobytes()))
-            t = np.arange(480 * 4) / 48000
-            tone = (np.sin(2 * math.pi * 440 * (t + n * 0.04)) * 8000).astype(np.int16)
-            for chunk in range(4):
-                frame = rtc.AudioFrame.create(48000, 1, 480)
-                np.copyto(np.frombuffer(frame.data, dtype=np.int16), tone[chunk * 480:(chunk + 1) * 480])
-                await audio.capture_frame(frame)
-            await asyncio.sleep(1 / 15)
+    async def pump_video():
+        # Paced by the clock, not by sleeping after each frame: FPS whatever the work takes
+        # (a late frame is skipped, not sent in a burst).
+        start, n = time.monotonic(), 0
+        while True:
+            video.capture_frame(rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.RGBA, picture(n).tobytes()))
+            n = max(n + 1, int((time.monotonic() - start) * FPS))
+            await asyncio.sleep(max(0.0, start + n / FPS - time.monotonic()))
 
-    pumping = asyncio.ensure_future(pump())
-    deadline = time.time() + 20
-    while (len(video_frames) < 60 or len(audio_frames) < 50) and time.time() < deadline:
+    async def pump_audio():
+        # A continuous 440 Hz sine in 10 ms frames, kept 100 ms ahead of the clock.
+        chunk = SAMPLE_RATE // 100
+        start, sent = time.monotonic(), 0
+        while True:
+            while sent < (time.monotonic() - start + 0.1) * SAMPLE_RATE:
+                t = (sent + np.arange(chunk)) / SAMPLE_RATE
+                frame = rtc.AudioFrame.create(SAMPLE_RATE, 1, chunk)
+                tone = np.sin(2 * math.pi * TONE_HZ * t) * TONE_AMPLITUDE
+                np.copyto(np.frombuffer(frame.data, dtype=np.int16), tone.astype(np.int16))
+                await audio.capture_frame(frame)
+                sent += chunk
+            await asyncio.sleep(0.01)
+
+    pumps = [asyncio.ensure_future(pump_video()), asyncio.ensure_future(pump_audio())]
+    deadline = time.monotonic() + 20
+    while not (video_frames and audio_chunks) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
+    assert video_frames, "no video frame arrived in 20 s"
+    assert audio_chunks, "no audio frame arrived in 20 s"
+    await asyncio.sleep(SETTLE_S)
+    window = (time.monotonic(), time.monotonic() + WINDOW_S)
+    await asyncio.sleep(WINDOW_S)
+
     await publisher.local_participant.publish_data(b"hello from python", reliable=True, topic="t")
     payload = await asyncio.wait_for(data, 10)
     await subscriber.local_participant.publish_data(b"and back", reliable=True, topic="t")
     back = await asyncio.wait_for(reply, 10)
-    pumping.cancel()
-    for r in readers:
-        r.cancel()
+    for task in pumps + readers:
+        task.cancel()
     await publisher.disconnect()
     await subscriber.disconnect()
-    return video_frames, audio_frames, payload, back
+    return window, video_frames, video_samples, audio_chunks, payload, back
+
+
+def in_window(window, items):
+    return [item for item in items if window[0] <= item[0] < window[1]]
+
+
+def tone_stats(samples):
+    """RMS, the FFT peak's frequency, and the share of the energy within 20 Hz of it."""
+    x = samples.astype(np.float64)
+    rms = float(np.sqrt(np.mean(x ** 2)))
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)
+    peak = float(freqs[np.argmax(spectrum)])
+    near = spectrum[np.abs(freqs - peak) <= 20].sum() / max(spectrum.sum(), 1e-12)
+    return rms, peak, float(near)
 
 
 def test_python_sdk_publishes_and_receives_video_audio_and_data(vroom):
     alice, bob = credentials(vroom)
     assert alice["webRtcServerUrl"].startswith("ws://127.0.0.1:")
-    video_frames, audio_frames, payload, back = asyncio.run(asyncio.wait_for(run_session(alice, bob), 60))
-    assert len(video_frames) >= 50, f"only {len(video_frames)} video frames decoded"
-    assert all(w > 0 and h > 0 for w, h in video_frames)
-    assert max(w for w, _ in video_frames) == WIDTH and max(h for _, h in video_frames) == HEIGHT
-    assert len(audio_frames) >= 50, f"only {len(audio_frames)} audio frames"
+    window, video_frames, video_samples, audio_chunks, payload, back = asyncio.run(
+        asyncio.wait_for(run_session(alice, bob), 60))
+
+    # Video: the full resolution arrives, at a real frame rate, showing what was sent.
+    assert all(w > 0 and h > 0 for _, w, h in video_frames)
+    assert max(w for _, w, _ in video_frames) == WIDTH and max(h for _, _, h in video_frames) == HEIGHT
+    fps = len(in_window(window, video_frames)) / WINDOW_S
+    print(f"video: {fps:.1f} fps over {WINDOW_S} s (sent {FPS})")
+    assert fps >= MIN_FPS, f"video at {fps:.1f} fps over the settled window (sent {FPS}, need {MIN_FPS})"
+    settled = in_window(window, video_samples)
+    assert settled, "no video frame sampled in the window"
+    worst = 0.0
+    for _, colours in settled:
+        for q, got in colours.items():
+            error = max(abs(g - e) for g, e in zip(got, QUADRANTS[q]))
+            worst = max(worst, error)
+            assert error <= COLOUR_TOLERANCE, f"quadrant {q}: received RGB {tuple(round(g) for g in got)}, sent {QUADRANTS[q]}"
+    print(f"video: {len(settled)} frames sampled, worst quadrant channel error {worst:.1f}")
+
+    # Audio: the tone, continuously; not concealment, noise or silence.
+    window_chunks = in_window(window, audio_chunks)
+    samples = np.concatenate([s for _, s in window_chunks]) if window_chunks else np.zeros(0, np.int16)
+    received = len(samples) / SAMPLE_RATE
+    assert received >= WINDOW_S * 0.9, f"only {received:.2f} s of audio in a {WINDOW_S} s window"
+    rms, peak, near = tone_stats(samples)
+    blocks = samples[:len(samples) // 480 * 480].reshape(-1, 480)
+    voiced = float(np.mean(np.sqrt(np.mean(blocks.astype(np.float64) ** 2, axis=1)) > TONE_RMS / 4))
+    print(f"audio: {received:.2f} s in the window, RMS {rms:.0f} (sent {TONE_RMS:.0f}), peak {peak:.1f} Hz, "
+          f"{near:.3f} of the energy within 20 Hz of it, {voiced:.3f} of 10 ms blocks voiced")
+    assert rms > TONE_RMS / 2, f"audio RMS {rms:.0f}, the tone sent has {TONE_RMS:.0f}"
+    assert abs(peak - TONE_HZ) <= 5, f"audio peaks at {peak:.1f} Hz, the tone sent is {TONE_HZ} Hz"
+    assert near >= 0.8, f"only {near:.3f} of the audio energy is the tone"
+    assert voiced >= 0.9, f"the tone is there in only {voiced:.3f} of the 10 ms blocks (gaps)"
+
     assert payload == (b"hello from python", "alice")
     assert back == (b"and back", "bob")
