@@ -16,43 +16,35 @@
 // Run it inside a loopback-only network namespace (scripts/test.sh does). Everything started
 // here is killed by PID; a watchdog ends the file after HARD_TIMEOUT_MS.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENTS, Harness, until } from './harness.mjs';
+
+// After TrackMuted, packets already on their way may still arrive for this long; then none.
+const MUTE_SETTLE_MS = 500;
+const MUTE_WINDOW_MS = 3000;
 
 const HARD_TIMEOUT_MS = 300_000;
 const h = new Harness('controls');
 
 h.armWatchdog(HARD_TIMEOUT_MS);
 
-// In the page: connect with `options`, record what the SDK reports on `window.t`.
-async function join(pkg, creds, label, options) {
-  const page = await h.context.newPage();
-  page.on('pageerror', (e) => console.error(`[${label}] ${e.message}`));
-  await page.goto(`${h.pageBase}/page.html`);
-  await page.evaluate(
-    async ({ lkUrl, url, token, options }) => {
-      const LK = await import(lkUrl);
-      const room = new LK.Room();
-      const t = { room, LK, subscribed: [], log: [], speakers: [] };
-      window.t = t;
-      const E = LK.RoomEvent;
-      room.on(E.TrackSubscribed, (track, pub, p) => {
-        t.subscribed.push({ kind: track.kind, sid: pub.trackSid, track });
-        const el = track.attach();
-        el.muted = true;
-        document.body.appendChild(el);
-      });
-      room.on(E.TrackUnsubscribed, (_track, pub, p) => t.log.push(`unsubscribed ${p.identity} ${pub.kind}`));
-      room.on(E.TrackMuted, (pub, p) => t.log.push(`muted ${p.identity} ${pub.kind}`));
-      room.on(E.TrackUnmuted, (pub, p) => t.log.push(`unmuted ${p.identity} ${pub.kind}`));
-      room.on(E.TrackUnpublished, (pub, p) => t.log.push(`unpublished ${p.identity} ${pub.kind}`));
-      room.on(E.ActiveSpeakersChanged, (speakers) => t.speakers.push(speakers.map((s) => s.identity)));
-      await room.connect(url, token, options);
-    },
-    { lkUrl: `${h.pageBase}/lk/${pkg}/livekit-client.esm.mjs`, url: creds.webRtcServerUrl, token: creds.webRtcToken, options },
-  );
+// A page connected with `connectOptions` (see `Harness.joinPage`) that also records, on
+// `window.t`, track events as log lines and active-speaker changes.
+async function join(pkg, creds, label, connectOptions) {
+  const page = await h.joinPage(pkg, creds, label, { connectOptions });
+  await page.evaluate(() => {
+    const { room, LK } = window.t;
+    const E = LK.RoomEvent;
+    Object.assign(window.t, { log: [], speakers: [] });
+    const log = (line) => window.t.log.push(line);
+    room.on(E.TrackUnsubscribed, (_track, pub, p) => log(`unsubscribed ${p.identity} ${pub.kind}`));
+    room.on(E.TrackMuted, (pub, p) => log(`muted ${p.identity} ${pub.kind}`));
+    room.on(E.TrackUnmuted, (pub, p) => log(`unmuted ${p.identity} ${pub.kind}`));
+    room.on(E.TrackUnpublished, (pub, p) => log(`unpublished ${p.identity} ${pub.kind}`));
+    room.on(E.ActiveSpeakersChanged, (speakers) => window.t.speakers.push(speakers.map((s) => s.identity)));
+  });
   return page;
 }
 
@@ -71,6 +63,28 @@ function inbound(page, kind) {
     }
     return out;
   }, kind);
+}
+
+/** Widths of the simulcast layers `page` sends for its camera, lowest first, once all three are sent. */
+const sentLayers = (page) =>
+  page.evaluate(async () => {
+    const pub = [...window.t.room.localParticipant.videoTrackPublications.values()][0];
+    const widths = [];
+    (await pub?.track?.sender?.getStats())?.forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.frameWidth) widths.push(r.frameWidth);
+    });
+    return widths.length === 3 ? widths.sort((a, b) => a - b) : null;
+  });
+
+/** Samples the received video width for `ms`; returns the widths seen and the frames decoded meanwhile. */
+async function widthsOver(page, ms) {
+  const first = await inbound(page, 'video');
+  const widths = [first.width];
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    await sleep(250);
+    widths.push((await inbound(page, 'video')).width);
+  }
+  return { widths, frames: (await inbound(page, 'video')).frames - first.frames };
 }
 
 /** How much `field` grows over `ms`. */
@@ -107,6 +121,8 @@ describe('track controls between two livekit-client browsers', () => {
     await h.stopAll();
   });
 
+  afterEach(() => h.assertClean());
+
   for (const pkg of [CLIENTS.old, CLIENTS.newest]) {
     it(`${pkg}: manual subscription, layers, pause, speakers, quality, mute, unpublish`, { timeout: 150_000 }, async () => {
       const tag = pkg.replace(/[^0-9]/g, '');
@@ -119,7 +135,17 @@ describe('track controls between two livekit-client browsers', () => {
       try {
         await pageA.evaluate(async () => {
           const { room, LK } = window.t;
-          await room.localParticipant.setCameraEnabled(true, { resolution: { width: 640, height: 480, frameRate: 20 } });
+          // Three simulcast layers (320, 640, 960 wide: livekit-client sends three from 960
+          // up) at low bitrates, so that neither alice's uplink estimate nor bob's
+          // downlink estimate holds the top layer back for long on a busy machine.
+          await room.localParticipant.setCameraEnabled(
+            true,
+            { resolution: { width: 960, height: 540, frameRate: 20 } },
+            {
+              videoEncoding: { maxBitrate: 400_000, maxFramerate: 20 },
+              videoSimulcastLayers: [new LK.VideoPreset(320, 180, 120_000, 20), new LK.VideoPreset(640, 360, 250_000, 20)],
+            },
+          );
           // A continuous tone: the fake microphone only beeps, too little to count as speech.
           const ctx = new AudioContext();
           const osc = ctx.createOscillator();
@@ -142,14 +168,24 @@ describe('track controls between two livekit-client browsers', () => {
         await until('bob subscribed to both', async () => (await pageB.evaluate(() => window.t.subscribed.length)) === 2);
         await until('video frames decode', async () => (await inbound(pageB, 'video')).frames > 10);
 
-        // Layer choice per subscriber.
-        await onRemotePub(pageB, 'video', 'pub.setVideoQuality(LK.VideoQuality.LOW)');
-        await until('the low layer (width ≤ 320)', async () => {
-          const { width } = await inbound(pageB, 'video');
-          return width > 0 && width <= 320;
-        });
+        // Layer choice per subscriber. Subscribers start on the lowest layer and climb with
+        // their bandwidth estimate, so LOW is only seen to work from the top layer: HIGH
+        // first, until the top layer's exact width arrives; LOW must then bring the lowest
+        // layer and keep it (the estimate would allow more); HIGH the top layer again.
+        const layers = await until('alice sends three simulcast layers', () => sentLayers(pageA));
+        const [low, , top] = layers;
+        console.log(`[${pkg}] alice's layers: ${layers.join(', ')}`);
         await onRemotePub(pageB, 'video', 'pub.setVideoQuality(LK.VideoQuality.HIGH)');
-        await until('the best layer (width > 320)', async () => (await inbound(pageB, 'video')).width > 320);
+        const highAt = Date.now();
+        await until(`the top layer (width ${top})`, async () => (await inbound(pageB, 'video')).width === top, 60_000);
+        console.log(`[${pkg}] top layer after ${Date.now() - highAt} ms`);
+        await onRemotePub(pageB, 'video', 'pub.setVideoQuality(LK.VideoQuality.LOW)');
+        await until(`the low layer (width ${low}) after LOW`, async () => (await inbound(pageB, 'video')).width === low);
+        const lowWindow = await widthsOver(pageB, 3000);
+        assert.ok(lowWindow.widths.every((w) => w === low), `the low layer kept after LOW: ${lowWindow.widths}`);
+        assert.ok(lowWindow.frames > 10, `frames decode on the low layer: ${lowWindow.frames} in 3 s`);
+        await onRemotePub(pageB, 'video', 'pub.setVideoQuality(LK.VideoQuality.HIGH)');
+        await until(`the top layer (width ${top}) after HIGH again`, async () => (await inbound(pageB, 'video')).width === top, 60_000);
 
         // Paused and resumed.
         await onRemotePub(pageB, 'video', 'pub.setEnabled(false)');
@@ -171,8 +207,9 @@ describe('track controls between two livekit-client browsers', () => {
         const aliceId = `ctl-alice-${tag}`;
         await pageA.evaluate(() => window.t.tone.mute());
         await until('TrackMuted on bob', () => logged(pageB, `muted ${aliceId} audio`));
-        await sleep(500);
-        assert.ok((await growth(pageB, 'audio', 'packets', 1500)) <= 3, 'no audio forwarded while muted');
+        await sleep(MUTE_SETTLE_MS);
+        const whileMuted = await growth(pageB, 'audio', 'packets', MUTE_WINDOW_MS);
+        assert.equal(whileMuted, 0, `audio packets forwarded in the ${MUTE_WINDOW_MS} ms after TrackMuted (+${MUTE_SETTLE_MS} ms)`);
         await until('alice no longer speaks', () => pageB.evaluate(() => window.t.speakers.at(-1)?.length === 0));
         await pageA.evaluate(() => window.t.tone.unmute());
         await until('TrackUnmuted on bob', () => logged(pageB, `unmuted ${aliceId} audio`));

@@ -2,6 +2,12 @@
 // start vroom on loopback ports, serve livekit-client's ESM bundles and a blank page,
 // launch Debian's Chromium with fake devices, join rooms in pages, read stats, wait.
 //
+// vroom listens on port 0 and the harness reads the address it got from its `--dev` banner,
+// which it prints once it is listening and the dev app exists: no port is picked and released
+// before vroom binds it, and no health probe stands in for readiness.
+// Pages opened here report uncaught errors, console errors and SDK reconnects to the harness;
+// `assertClean()` (each test file's afterEach) fails the test that had any.
+//
 // Every process is started here and killed by PID (`stopAll`); tests run inside a
 // loopback-only network namespace (see media.test.mjs).
 
@@ -41,6 +47,15 @@ export const BASIC = 'devkey:devsecret';
 /** livekit-client versions under test: the one FlipFlop's web SDK pins, and the newest. */
 export const CLIENTS = { old: 'livekit-client-2.9.5', newest: 'livekit-client-2.23.0' };
 
+/**
+ * Chromium's fake camera delivers 20 fps, and a healthy path forwards all of it (measured on
+ * the 2-core test machine: 18–22 fps over 0.5 s samples, dips to 13 fps while the publisher's
+ * CPU is contended). Video counts as flowing at MIN_FPS (60 % of 20) or more, with no freeze,
+ * over a settled window (`settledVideo`); a stuttering or 1 fps path clearly fails.
+ */
+export const MIN_FPS = 12;
+
+/** A free TCP port on 127.0.0.1 (racy: released before the caller binds it; vroom is not started with it). */
 export function freeTcpPort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -72,6 +87,8 @@ export class Harness {
     this.tempDirs = [];
     this.base = null;
     this.pageBase = null;
+    // What pages reported that must fail the test (see `newPage`, `assertClean`).
+    this.problems = [];
   }
 
   /**
@@ -84,11 +101,10 @@ export class Harness {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `vroom-${this.name}-data-`));
     const userDir = await mkdtemp(path.join(os.tmpdir(), `vroom-${this.name}-chromium-`));
     this.tempDirs.push(dataDir, userDir);
-    const httpPort = await freeTcpPort();
     const ip = server?.ip ?? '127.0.0.1';
-    this.base = `http://${ip}:${httpPort}`;
     const log = createWriteStream(path.join(OUT_DIR, `vroom-${this.name}.log`));
-    const args = ['serve', '--dev', '--data-dir', dataDir, '--bind', `${ip}:${httpPort}`, '--node-ip', ip,
+    // Port 0 for HTTP: vroom binds a free port itself and prints it (see `readBanner`).
+    const args = ['serve', '--dev', '--data-dir', dataDir, '--bind', `${ip}:0`, '--node-ip', ip,
       // Port 0: each media worker binds a free port and announces it.
       '--udp-port', '0', '--log', 'info,vroom_media=debug,vroom_signal=debug'];
     this.vroom = server?.netnsPid
@@ -96,7 +112,7 @@ export class Harness {
       : spawn(VROOM_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.vroom.stdout.pipe(log);
     this.vroom.stderr.pipe(log);
-    await this.waitForHealth();
+    this.base = await readBanner(this.vroom);
     this.staticServer = await startStaticServer();
     this.pageBase = `http://127.0.0.1:${this.staticServer.address().port}`;
     this.context = await chromium.launchPersistentContext(userDir, {
@@ -107,6 +123,7 @@ export class Harness {
     });
   }
 
+  /** Waits until `/healthz` answers 200 (kept for callers; `start` waits for the banner instead). */
   async waitForHealth() {
     await until('vroom healthy', async () => {
       if (this.vroom.exitCode !== null) throw new Error(`vroom exited with ${this.vroom.exitCode}`);
@@ -183,22 +200,94 @@ export class Harness {
   }
 
   /**
-   * A fresh page with livekit-client loaded and connected as `t` (see `joinInPage`).
-   * `sockets`: an array that receives the path of every WebSocket the page opens.
+   * A fresh page whose uncaught errors, fatal console errors and livekit-client reconnects
+   * (`Reconnecting`, `SignalReconnecting`, `Reconnected`, reported by `joinInPage`) are
+   * recorded as problems of the test; `expectReconnect`: reconnects are not problems.
    */
-  async joinPage(pkg, creds, label, { sockets } = {}) {
+  async newPage(label, { expectReconnect = false } = {}) {
     const page = await this.context.newPage();
-    page.on('pageerror', (e) => console.error(`[${label}] ${e.message}`));
+    page.on('pageerror', (e) => this.problem(label, `uncaught ${e.name ?? 'error'}: ${e.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      // Resource errors name their URL only in the location; tokens make URLs long.
+      const text = `${msg.text()} (${msg.location()?.url ?? ''})`.replace(/(access_token|join_request)=[^&\s')]+/g, '$1=…');
+      if (BENIGN_CONSOLE_ERRORS.some((re) => re.test(text))) return;
+      this.problem(label, `console error: ${text}`);
+    });
+    await page.exposeFunction('vroomTestReport', (event) => {
+      if (!expectReconnect) this.problem(label, `livekit-client ${event} (no reconnect was expected)`);
+    });
+    return page;
+  }
+
+  problem(label, what) {
+    console.error(`[${label}] ${what}`);
+    this.problems.push(`[${label}] ${what}`);
+  }
+
+  /** Fails if any page reported a problem since the last call (each test file's afterEach). */
+  assertClean() {
+    const problems = this.problems.splice(0);
+    assert.deepEqual(problems, [], `pages reported problems:\n${problems.join('\n')}`);
+  }
+
+  /**
+   * A fresh page (see `newPage`) with livekit-client loaded and connected as `t` (see
+   * `joinInPage`). `sockets`: an array that receives the path of every WebSocket the page
+   * opens; `roomOptions`: for `new Room()`; `connectOptions`: for `room.connect()`.
+   */
+  async joinPage(pkg, creds, label, { sockets, roomOptions, connectOptions, expectReconnect } = {}) {
+    const page = await this.newPage(label, { expectReconnect });
     if (sockets) page.on('websocket', (ws) => sockets.push(new URL(ws.url()).pathname));
     await page.goto(`${this.pageBase}/page.html`);
-    await joinInPage(page, { lkUrl: `${this.pageBase}/lk/${pkg}/livekit-client.esm.mjs`, url: creds.webRtcServerUrl, token: creds.webRtcToken });
+    await joinInPage(page, {
+      lkUrl: `${this.pageBase}/lk/${pkg}/livekit-client.esm.mjs`,
+      url: creds.webRtcServerUrl,
+      token: creds.webRtcToken,
+      roomOptions,
+      connectOptions,
+    });
     return page;
   }
 }
 
+// Console errors of a healthy run: the newest client tries `/rtc/v1` (and its validate
+// endpoint) first and falls back to `/rtc` when vroom answers 404 (media.test.mjs checks
+// that it does).
+const BENIGN_CONSOLE_ERRORS = [
+  /^WebSocket connection to '[^']*\/rtc\/v1\?[^']*' failed: Error during WebSocket handshake: Unexpected response code: 404 /,
+  /^Failed to load resource: the server responded with a status of 404 \(Not Found\) \(https?:\/\/[^/]+\/rtc\/v1\/validate\?/,
+];
+
+// Resolves with vroom's base URL once its `--dev` banner names the server API, which vroom
+// prints on stdout after it listens and the dev app exists; rejects if vroom exits first.
+function readBanner(child) {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => done(new Error(`no --dev banner from vroom within ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
+    const onData = (chunk) => {
+      seen += chunk;
+      const match = seen.match(/^\s*server API:\s+(https?:\/\/\S+?)\/v2\/apps\/me\s/m);
+      if (match) done(null, match[1]);
+    };
+    const onExit = (code, signal) => done(new Error(`vroom exited (${code ?? signal}) before it was ready`));
+    function done(err, base) {
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(base);
+    }
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
 // Serves a blank page and livekit-client's ESM bundles from node_modules.
 function startStaticServer() {
-  const page = '<!doctype html><html><head><meta charset="utf-8"><title>vroom test</title></head><body></body></html>';
+  // An empty icon: no favicon request, no 404 in the console.
+  const page = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>vroom test</title></head><body></body></html>';
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     if (url.pathname === '/page.html') {
@@ -219,36 +308,97 @@ function startStaticServer() {
 }
 
 // In the page: connect, and keep what happens on `window.t` (subscriptions, participants
-// connecting and leaving, data received, the disconnect reason, permission changes).
-// Times are Date.now(): every page of the browser shares that clock.
-async function joinInPage(page, { lkUrl, url, token }) {
+// connecting and leaving, data received with its kind and topic, the disconnect reason,
+// permission changes, reconnects). Times are Date.now(): every page of the browser shares
+// that clock. Reconnects are also reported to the harness (`newPage`).
+async function joinInPage(page, { lkUrl, url, token, roomOptions, connectOptions }) {
   await page.evaluate(
-    async ({ lkUrl, url, token }) => {
+    async ({ lkUrl, url, token, roomOptions, connectOptions }) => {
       const LK = await import(lkUrl);
-      const room = new LK.Room();
-      const t = { room, LK, subscribed: [], connected: [], left: [], received: [], disconnected: null, permissionChanges: 0 };
+      const room = new LK.Room(roomOptions);
+      const t = { room, LK, subscribed: [], connected: [], left: [], received: [], disconnected: null, permissionChanges: 0, reconnects: [] };
       window.t = t;
-      room.on(LK.RoomEvent.TrackSubscribed, (track, _pub, participant) => {
-        t.subscribed.push({ kind: track.kind, from: participant.identity, track });
+      const E = LK.RoomEvent;
+      room.on(E.TrackSubscribed, (track, pub, participant) => {
         const el = track.attach();
+        t.subscribed.push({ kind: track.kind, from: participant.identity, sid: pub.trackSid, track, el });
         el.muted = true;
         document.body.appendChild(el);
       });
-      room.on(LK.RoomEvent.ParticipantConnected, (p) => t.connected.push(p.identity));
-      room.on(LK.RoomEvent.ParticipantDisconnected, (p) => t.left.push({ identity: p.identity, at: Date.now() }));
-      room.on(LK.RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
-        t.received.push({ text: new TextDecoder().decode(payload), from: participant?.identity, topic });
+      room.on(E.ParticipantConnected, (p) => t.connected.push(p.identity));
+      room.on(E.ParticipantDisconnected, (p) => t.left.push({ identity: p.identity, at: Date.now() }));
+      room.on(E.DataReceived, (payload, participant, kind, topic) => {
+        t.received.push({ text: new TextDecoder().decode(payload), from: participant?.identity, kind, topic });
       });
-      room.on(LK.RoomEvent.Disconnected, (reason) => {
+      room.on(E.Disconnected, (reason) => {
         t.disconnected = { reason: reason ?? null };
       });
-      room.on(LK.RoomEvent.ParticipantPermissionsChanged, (_prev, participant) => {
+      room.on(E.ParticipantPermissionsChanged, (_prev, participant) => {
         if (participant === room.localParticipant) t.permissionChanges += 1;
       });
-      await room.connect(url, token);
+      for (const name of ['Reconnecting', 'SignalReconnecting', 'Reconnected']) {
+        room.on(E[name], () => {
+          t.reconnects.push({ event: name, at: Date.now() });
+          window.vroomTestReport?.(name);
+        });
+      }
+      await room.connect(url, token, connectOptions);
     },
-    { lkUrl, url, token },
+    { lkUrl, url, token, roomOptions, connectOptions },
   );
+}
+
+/**
+ * The page's received video (from `from` only, when given): frames decoded, freezes, the
+ * widest current frame width, and the stats' timestamp.
+ */
+export function videoIn(page, from) {
+  return page.evaluate(async (from) => {
+    const out = { frames: 0, freezes: 0, width: 0, at: performance.now() };
+    for (const s of window.t.subscribed) {
+      if (s.kind !== 'video' || (from && s.from !== from) || !s.track.receiver) continue;
+      (await s.track.receiver.getStats()).forEach((r) => {
+        if (r.type !== 'inbound-rtp') return;
+        out.frames += r.framesDecoded ?? 0;
+        out.freezes += r.freezeCount ?? 0;
+        out.width = Math.max(out.width, r.frameWidth ?? 0);
+      });
+    }
+    return out;
+  }, from ?? null);
+}
+
+/**
+ * The page's received video over a settled window: waits until frames decode and the frame
+ * width (the simulcast layer) has not changed for `stableMs` (at most `settleTimeoutMs`:
+ * then the window starts anyway), then measures `ms`. Returns `{ fps, freezes, frames,
+ * widths }` of the window (widths: at its start and end).
+ */
+export async function settledVideo(page, { from, ms = 3000, stableMs = 2000, settleTimeoutMs = 20_000 } = {}) {
+  await until(`video from ${from ?? 'anyone'} decodes`, async () => (await videoIn(page, from)).frames > 0);
+  const settleBy = Date.now() + settleTimeoutMs;
+  let last = await videoIn(page, from);
+  let stableSince = Date.now();
+  while (Date.now() - stableSince < stableMs && Date.now() < settleBy) {
+    await sleep(250);
+    const now = await videoIn(page, from);
+    if (now.width !== last.width || now.frames === last.frames) stableSince = Date.now();
+    last = now;
+  }
+  const start = await videoIn(page, from);
+  await sleep(ms);
+  const end = await videoIn(page, from);
+  const frames = end.frames - start.frames;
+  return { fps: (frames * 1000) / (end.at - start.at), freezes: end.freezes - start.freezes, frames, widths: [start.width, end.width] };
+}
+
+/** Asserts that `page` receives smooth video (`settledVideo`: ≥ MIN_FPS, no freeze); returns the window. */
+export async function assertSmoothVideo(page, who, opts = {}) {
+  const w = await settledVideo(page, opts);
+  console.log(`${who}: ${w.fps.toFixed(1)} fps, ${w.freezes} freezes, widths ${w.widths.join('→')} over ${opts.ms ?? 3000} ms`);
+  assert.ok(w.fps >= MIN_FPS, `${who}: ${w.fps.toFixed(1)} fps over a settled window, want ≥ ${MIN_FPS}`);
+  assert.equal(w.freezes, 0, `${who}: video froze ${w.freezes} times over a settled window`);
+  return w;
 }
 
 /** Sum of inbound-rtp counters over the page's subscribed tracks, and the video codecs received. */
