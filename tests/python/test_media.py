@@ -29,10 +29,10 @@ SAMPLE_RATE = 48000
 TONE_HZ = 440
 TONE_AMPLITUDE = 8000  # int16 peak, about -12 dBFS
 TONE_RMS = TONE_AMPLITUDE / math.sqrt(2)  # 5657; silence is 0
-# Thresholds, with margin for a busy 2-core machine (measured there: 14.5-15.2 fps, RMS
-# 5600-5660, peak 439.9-440.1 Hz, colour error <= 4 of 255).
-MIN_FPS = 9  # of FPS sent; a stream of 1-5 fps fails
-COLOUR_TOLERANCE = 40  # per channel, of 255: VP8 is lossy, a wrong colour is off by 160
+# Thresholds, with margin for a busy 2-core machine (measured there: 14.2-15.2 fps, colour
+# error <= 8 of 255, RMS 5596-5661, peak 439.9-440.1 Hz, >= 99.8 % of the energy at it).
+MIN_FPS = 9  # of the picture sent, of FPS; a stream of 1-5 fps fails
+COLOUR_TOLERANCE = 40  # per channel, of 255: VP8 is lossy; the colours sent differ by >= 160
 SETTLE_S = 2.0  # after the first frame of both tracks: the encoder's start-up ramp
 WINDOW_S = 4.0  # the window measured
 # libwebrtc gathers no candidates on loopback: the test script gives its namespace a dummy
@@ -95,11 +95,19 @@ def quadrant_colours(rgba):
     return out
 
 
+def colour_error(colours):
+    """The largest channel error of a frame's quadrants against the colours sent."""
+    return max(abs(g - e) for q, got in colours.items() for g, e in zip(got, QUADRANTS[q]))
+
+
+def rounded(colours):
+    return {q: tuple(round(v) for v in rgb) for q, rgb in colours.items()}
+
+
 async def run_session(pub_creds, sub_creds):
     publisher, subscriber = rtc.Room(), rtc.Room()
     loop = asyncio.get_running_loop()
-    video_frames = []  # (arrival, width, height)
-    video_samples = []  # (arrival, {quadrant: mean RGB}) of a few frames
+    video_frames = []  # (arrival, width, height, {quadrant: mean RGB})
     audio_chunks = []  # (arrival, int16 samples)
     data, reply = loop.create_future(), loop.create_future()
     readers = []
@@ -108,10 +116,8 @@ async def run_session(pub_creds, sub_creds):
         async for event in rtc.VideoStream(track):
             now = time.monotonic()
             f = event.frame
-            video_frames.append((now, f.width, f.height))
-            if len(video_frames) % 10 == 0:
-                rgba = np.frombuffer(f.convert(rtc.VideoBufferType.RGBA).data, dtype=np.uint8)
-                video_samples.append((now, quadrant_colours(rgba.reshape(f.height, f.width, 4))))
+            rgba = np.frombuffer(f.convert(rtc.VideoBufferType.RGBA).data, dtype=np.uint8)
+            video_frames.append((now, f.width, f.height, quadrant_colours(rgba.reshape(f.height, f.width, 4))))
 
     async def read_audio(track):
         async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
@@ -170,7 +176,8 @@ async def run_session(pub_creds, sub_creds):
     assert video_frames, "no video frame arrived in 20 s"
     assert audio_chunks, "no audio frame arrived in 20 s"
     await asyncio.sleep(SETTLE_S)
-    window = (time.monotonic(), time.monotonic() + WINDOW_S)
+    opened = time.monotonic()
+    window = (opened, opened + WINDOW_S)
     await asyncio.sleep(WINDOW_S)
 
     await publisher.local_participant.publish_data(b"hello from python", reliable=True, topic="t")
@@ -181,7 +188,7 @@ async def run_session(pub_creds, sub_creds):
         task.cancel()
     await publisher.disconnect()
     await subscriber.disconnect()
-    return window, video_frames, video_samples, audio_chunks, payload, back
+    return window, video_frames, audio_chunks, payload, back
 
 
 def in_window(window, items):
@@ -202,24 +209,25 @@ def tone_stats(samples):
 def test_python_sdk_publishes_and_receives_video_audio_and_data(vroom):
     alice, bob = credentials(vroom)
     assert alice["webRtcServerUrl"].startswith("ws://127.0.0.1:")
-    window, video_frames, video_samples, audio_chunks, payload, back = asyncio.run(
+    window, video_frames, audio_chunks, payload, back = asyncio.run(
         asyncio.wait_for(run_session(alice, bob), 60))
 
     # Video: the full resolution arrives, at a real frame rate, showing what was sent.
-    assert all(w > 0 and h > 0 for _, w, h in video_frames)
-    assert max(w for _, w, _ in video_frames) == WIDTH and max(h for _, _, h in video_frames) == HEIGHT
-    fps = len(in_window(window, video_frames)) / WINDOW_S
-    print(f"video: {fps:.1f} fps over {WINDOW_S} s (sent {FPS})")
-    assert fps >= MIN_FPS, f"video at {fps:.1f} fps over the settled window (sent {FPS}, need {MIN_FPS})"
-    settled = in_window(window, video_samples)
-    assert settled, "no video frame sampled in the window"
-    worst = 0.0
-    for _, colours in settled:
-        for q, got in colours.items():
-            error = max(abs(g - e) for g, e in zip(got, QUADRANTS[q]))
-            worst = max(worst, error)
-            assert error <= COLOUR_TOLERANCE, f"quadrant {q}: received RGB {tuple(round(g) for g in got)}, sent {QUADRANTS[q]}"
-    print(f"video: {len(settled)} frames sampled, worst quadrant channel error {worst:.1f}")
+    assert all(w > 0 and h > 0 for _, w, h, _ in video_frames)
+    assert max(w for _, w, _, _ in video_frames) == WIDTH and max(h for _, _, h, _ in video_frames) == HEIGHT
+    # A frame counts only if it shows the picture sent: a video source nobody captures into
+    # keeps the track going with black frames (about 10 fps here), which must not count.
+    settled = in_window(window, video_frames)
+    errors = [colour_error(colours) for *_, colours in settled]
+    right = sum(e <= COLOUR_TOLERANCE for e in errors)
+    fps = right / WINDOW_S
+    print(f"video: {len(settled) / WINDOW_S:.1f} fps received over {WINDOW_S} s, {fps:.1f} fps of the picture sent "
+          f"(sent {FPS}), worst quadrant channel error {max(errors, default=0):.1f} of 255")
+    wrong = [colours for (*_, colours), e in zip(settled, errors) if e > COLOUR_TOLERANCE]
+    example = f"; e.g. received {rounded(wrong[0])}, sent {QUADRANTS}" if wrong else ""
+    assert fps >= MIN_FPS, (f"video at {fps:.1f} fps of the picture sent over the settled window (sent {FPS}, "
+                            f"need {MIN_FPS}); {len(wrong)} of {len(settled)} frames showed other colours{example}")
+    assert right >= 0.9 * len(settled), f"{len(wrong)} of {len(settled)} frames showed other colours{example}"
 
     # Audio: the tone, continuously; not concealment, noise or silence.
     window_chunks = in_window(window, audio_chunks)
