@@ -2,21 +2,23 @@
 // `setTrackSubscriptionPermissions`), and vroom enforces it.
 //
 // For each client version, alice publishes her camera; bob and carol subscribe automatically
-// and decode frames. Then:
+// and decode frames (≥ MIN_FPS, no freeze, over a settled window: harness `settledVideo`).
+// Then:
 //   1. alice allows only carol: bob is told his permission was withdrawn
 //      (TrackSubscriptionPermissionChanged, not allowed) and loses the track
 //      (TrackUnsubscribed), while carol keeps decoding frames;
 //   2. alice allows everyone again: bob is told, gets the track back (TrackSubscribed) and
-//      decodes frames from it.
+//      decodes frames from it at the same rate.
+// Any uncaught page error, console error or SDK reconnect fails the test (harness.mjs).
 //
 // Run it inside a loopback-only network namespace (scripts/test.sh does):
 //   unshare -n sh -c 'ip link set lo up && node --test tests/browser/permissions.test.mjs'
 // Env: VROOM_BIN  path of the vroom binary (default target/debug/vroom, from the repo root).
 // Everything started here is killed by PID; a watchdog ends the file after HARD_TIMEOUT_MS.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLIENTS, Harness, inboundStats, until } from './harness.mjs';
+import { CLIENTS, Harness, assertSmoothVideo, until } from './harness.mjs';
 
 const HARD_TIMEOUT_MS = 240_000;
 
@@ -37,15 +39,14 @@ function instrument(page) {
   });
 }
 
-/** Waits until `page` has decoded `n` more video frames than it had when called. */
-async function framesGrow(page, who, n = 15) {
-  const start = (await inboundStats(page)).framesDecoded;
-  await until(`${who} decodes ${n} more frames`, async () => (await inboundStats(page)).framesDecoded >= start + n, 20_000);
-}
+/** Asserts that `page` decodes alice's camera at ≥ MIN_FPS, without freezing (harness `settledVideo`). */
+const framesGrow = (page, who, alice) => assertSmoothVideo(page, who, { from: alice });
 
 describe('subscription permissions through vroom', () => {
   before(() => h.start());
   after(() => h.stopAll());
+  // Uncaught page errors, console errors and SDK reconnects fail the test (see harness.mjs).
+  afterEach(() => h.assertClean());
 
   for (const pkg of [CLIENTS.old, CLIENTS.newest]) {
     const version = pkg.replace('livekit-client-', '');
@@ -68,8 +69,8 @@ describe('subscription permissions through vroom', () => {
         });
         for (const who of ['bob', 'carol']) {
           await until(`${who} subscribes to alice's camera`, () => pages[who].evaluate(() => window.t.subscribed.length > 0));
-          await framesGrow(pages[who], who);
         }
+        await Promise.all(['bob', 'carol'].map((who) => framesGrow(pages[who], `[${version}] ${who}`, ids.alice)));
 
         // 1. Only carol may subscribe.
         await pages.alice.evaluate((carol) => {
@@ -79,7 +80,7 @@ describe('subscription permissions through vroom', () => {
         assert.deepEqual(await pages.bob.evaluate(() => window.t.unsubscribed), [{ track: cam, kind: 'video', from: ids.alice }]);
         await until('bob is told he may not subscribe', () => pages.bob.evaluate(() => window.t.permissions.length > 0));
         assert.deepEqual(await pages.bob.evaluate(() => window.t.permissions), [{ track: cam, status: 'not_allowed', from: ids.alice }]);
-        await framesGrow(pages.carol, 'carol (still allowed)');
+        await framesGrow(pages.carol, `[${version}] carol (still allowed)`, ids.alice);
         assert.deepEqual(await pages.carol.evaluate(() => window.t.unsubscribed), [], 'carol keeps the camera');
 
         // 2. Everyone may subscribe again.
@@ -87,7 +88,7 @@ describe('subscription permissions through vroom', () => {
         await until('bob is told he may subscribe', () => pages.bob.evaluate(() => window.t.permissions.length > 1));
         assert.deepEqual((await pages.bob.evaluate(() => window.t.permissions))[1], { track: cam, status: 'allowed', from: ids.alice });
         await until('bob subscribes again', () => pages.bob.evaluate(() => window.t.subscribed.length > 1));
-        await framesGrow(pages.bob, 'bob (allowed again)');
+        await framesGrow(pages.bob, `[${version}] bob (allowed again)`, ids.alice);
       } finally {
         for (const page of Object.values(pages)) {
           await page.evaluate(() => window.t.room.disconnect()).catch(() => {});
