@@ -2,6 +2,10 @@
 // stamped with its sender and routed to everyone or to its destination identities.
 //
 // For each client version, alice, bob and carol join one room (no media) and:
+//   0. user packets (`publishData`): lossy ones (`reliable: false`) to everyone and to [carol]
+//      and a reliable one reach exactly their destinations, once each, with alice as sender,
+//      their topic and kind (LOSSY/RELIABLE), over the matching data channel (`_lossy`:
+//      unordered, no retransmits; `_reliable`: ordered);
 //   1. RPC: bob and carol both register `greet`; alice calls it on bob and gets exactly the
 //      string bob's handler builds from her payload and the caller identity the server
 //      stamped; carol's handler is never invoked. A method nobody registered fails with
@@ -13,13 +17,14 @@
 //      carol, registered for the same topic, gets no stream at all;
 //   4. byte streams: sendFile (broadcast) reaches bob and carol intact (name, length,
 //      SHA-256); streamBytes (newer clients only) to [carol] reaches carol intact and not bob.
+// Any uncaught page error, console error or SDK reconnect fails the test (harness.mjs).
 //
 // Run it inside a loopback-only network namespace (scripts/test.sh does):
 //   unshare -n sh -c 'ip link set lo up && node --test tests/browser/data.test.mjs'
 // Env: VROOM_BIN  path of the vroom binary (default target/debug/vroom, from the repo root).
 // Everything started here is killed by PID; a watchdog ends the file after HARD_TIMEOUT_MS.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +37,11 @@ const TEXT_TOPIC = 'notes';
 const BYTES_TOPIC = 'files';
 // RpcError.ErrorCode.UNSUPPORTED_METHOD in livekit-client.
 const RPC_UNSUPPORTED_METHOD = 1400;
+const USER_TOPIC = 'user';
+// livekit DataPacket_Kind values, and the data channels the server opens for each.
+const RELIABLE = 0;
+const LOSSY = 1;
+const CHANNEL_OF = { [RELIABLE]: { label: '_reliable', ordered: true, maxRetransmits: null }, [LOSSY]: { label: '_lossy', ordered: false, maxRetransmits: 0 } };
 
 const h = new Harness('data');
 h.armWatchdog(HARD_TIMEOUT_MS);
@@ -98,6 +108,8 @@ function blob(length) {
 describe('data packet kinds through vroom', () => {
   before(() => h.start());
   after(() => h.stopAll());
+  // Uncaught page errors, console errors and SDK reconnects fail the test (see harness.mjs).
+  afterEach(() => h.assertClean());
 
   for (const pkg of [CLIENTS.old, CLIENTS.newest]) {
     const version = pkg.replace('livekit-client-', '');
@@ -114,7 +126,7 @@ describe('data packet kinds through vroom', () => {
         const room = await h.api('POST', '/v2/members/me/video-rooms', { bearer: tokens.alice, body: { title: `data ${version}` } });
         for (const who of Object.keys(ids)) {
           const creds = await h.api('POST', `/v2/members/me/video-rooms/${room.id}/web-rtc-tokens`, { bearer: tokens[who] });
-          pages[who] = await h.joinPage(pkg, creds, `${who} ${version}`);
+          pages[who] = await h.joinPage(pkg, creds, `${who} ${version}`, { recordChannels: true });
           await instrument(pages[who]);
         }
         for (const [who, page] of Object.entries(pages)) {
@@ -130,6 +142,41 @@ describe('data packet kinds through vroom', () => {
         for (const page of Object.values(pages)) {
           await page.evaluate(() => window.t.room.disconnect()).catch(() => {});
           await page.close().catch(() => {});
+        }
+      });
+
+      it('user packets: lossy to everyone and to [carol], reliable to everyone, each on its own channel', async () => {
+        // `reliable: false` is livekit-client's lossy packet in both versions.
+        const send = (text, options) =>
+          pages.alice.evaluate(
+            ({ text, options }) => window.t.room.localParticipant.publishData(new TextEncoder().encode(text), options),
+            { text, options },
+          );
+        const lossy = [1, 2, 3].map((i) => `lossy ${i} to all ${version}`);
+        for (const text of lossy) await send(text, { reliable: false, topic: USER_TOPIC });
+        const toCarol = `lossy to carol ${version}`;
+        await send(toCarol, { reliable: false, topic: USER_TOPIC, destinationIdentities: [ids.carol] });
+        const reliable = `reliable to all ${version}`;
+        await send(reliable, { reliable: true, topic: USER_TOPIC });
+
+        const expected = {
+          bob: [...lossy.map((text) => [text, LOSSY]), [reliable, RELIABLE]],
+          carol: [...lossy.map((text) => [text, LOSSY]), [toCarol, LOSSY], [reliable, RELIABLE]],
+        };
+        for (const [who, want] of Object.entries(expected)) {
+          const user = async () => (await recorded(pages[who], 'received')).filter((r) => r.topic === USER_TOPIC);
+          await until(`${who} receives ${want.length} user packets`, async () => (await user()).length >= want.length);
+          await sleep(QUIET_MS);
+          const got = (await user()).sort((a, b) => a.text.localeCompare(b.text));
+          const wanted = want.map(([text, kind]) => ({ text, from: ids.alice, kind, topic: USER_TOPIC })).sort((a, b) => a.text.localeCompare(b.text));
+          assert.deepEqual(got, wanted, `${who}'s user packets (each once, kind and sender as sent)`);
+          // The kind in the packet is what the server stamps; the channel each arrived on is
+          // what it actually did with it.
+          const channels = await recorded(pages[who], 'channelMessages');
+          for (const [text, kind] of want) {
+            const on = channels.filter((m) => m.text.includes(text)).map(({ label, ordered, maxRetransmits }) => ({ label, ordered, maxRetransmits }));
+            assert.deepEqual(on, [CHANNEL_OF[kind]], `the channel "${text}" reached ${who} on`);
+          }
         }
       });
 

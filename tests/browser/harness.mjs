@@ -234,9 +234,10 @@ export class Harness {
   /**
    * A fresh page (see `newPage`) with livekit-client loaded and connected as `t` (see
    * `joinInPage`). `sockets`: an array that receives the path of every WebSocket the page
-   * opens; `roomOptions`: for `new Room()`; `connectOptions`: for `room.connect()`.
+   * opens; `roomOptions`: for `new Room()`; `connectOptions`: for `room.connect()`;
+   * `recordChannels`: keep every data channel message the page receives (see `joinInPage`).
    */
-  async joinPage(pkg, creds, label, { sockets, roomOptions, connectOptions, expectReconnect } = {}) {
+  async joinPage(pkg, creds, label, { sockets, roomOptions, connectOptions, expectReconnect, recordChannels } = {}) {
     const page = await this.newPage(label, { expectReconnect });
     if (sockets) page.on('websocket', (ws) => sockets.push(new URL(ws.url()).pathname));
     await page.goto(`${this.pageBase}/page.html`);
@@ -246,6 +247,7 @@ export class Harness {
       token: creds.webRtcToken,
       roomOptions,
       connectOptions,
+      recordChannels,
     });
     return page;
   }
@@ -311,13 +313,33 @@ function startStaticServer() {
 // connecting and leaving, data received with its kind and topic, the disconnect reason,
 // permission changes, reconnects). Times are Date.now(): every page of the browser shares
 // that clock. Reconnects are also reported to the harness (`newPage`).
-async function joinInPage(page, { lkUrl, url, token, roomOptions, connectOptions }) {
+// `recordChannels`: every message of a data channel the server opens is kept on
+// `t.channelMessages` with the channel's label and reliability, its bytes decoded as UTF-8
+// (protobuf framing turns into replacement characters, string payloads stay readable).
+async function joinInPage(page, { lkUrl, url, token, roomOptions, connectOptions, recordChannels }) {
   await page.evaluate(
-    async ({ lkUrl, url, token, roomOptions, connectOptions }) => {
+    async ({ lkUrl, url, token, roomOptions, connectOptions, recordChannels }) => {
       const LK = await import(lkUrl);
-      const room = new LK.Room(roomOptions);
-      const t = { room, LK, subscribed: [], connected: [], left: [], received: [], disconnected: null, permissionChanges: 0, reconnects: [] };
+      const t = { LK, subscribed: [], connected: [], left: [], received: [], disconnected: null, permissionChanges: 0, reconnects: [] };
       window.t = t;
+      if (recordChannels) {
+        t.channelMessages = [];
+        const Native = window.RTCPeerConnection;
+        window.RTCPeerConnection = class extends Native {
+          constructor(...args) {
+            super(...args);
+            this.addEventListener('datachannel', ({ channel }) => {
+              channel.addEventListener('message', async ({ data }) => {
+                const bytes = new Uint8Array(data instanceof Blob ? await data.arrayBuffer() : data);
+                const { label, ordered, maxRetransmits } = channel;
+                t.channelMessages.push({ label, ordered, maxRetransmits, text: new TextDecoder().decode(bytes) });
+              });
+            });
+          }
+        };
+      }
+      const room = new LK.Room(roomOptions);
+      t.room = room;
       const E = LK.RoomEvent;
       room.on(E.TrackSubscribed, (track, pub, participant) => {
         const el = track.attach();
@@ -344,7 +366,7 @@ async function joinInPage(page, { lkUrl, url, token, roomOptions, connectOptions
       }
       await room.connect(url, token, connectOptions);
     },
-    { lkUrl, url, token, roomOptions, connectOptions },
+    { lkUrl, url, token, roomOptions, connectOptions, recordChannels },
   );
 }
 
