@@ -1,17 +1,26 @@
-// Track controls between two livekit-client browsers through `vroom serve`: manual
-// subscription, per-subscriber layer choice and pausing, mute, unpublish, active speakers
-// and connection quality — asserted on what the other client's SDK reports and decodes.
+// Track controls between livekit-client browsers through `vroom serve`: manual
+// subscription, per-subscriber layer choice (setVideoQuality, adaptive-stream element size)
+// and pausing, mute, unpublish, active speakers and connection quality — asserted on what
+// the other clients' SDKs report and decode.
 //
-// For each client version: alice publishes the fake camera (simulcast) and a continuous
-// WebAudio tone as her microphone; bob joins with `autoSubscribe: false` and asserts:
+// For each client version: alice publishes the fake camera (simulcast, three layers 320, 640
+// and 960 wide) and a continuous WebAudio tone as her microphone; bob joins with
+// `autoSubscribe: false` and asserts:
 //   - nothing arrives until he subscribes; after `setSubscribed(true)` video frames decode;
-//   - `setVideoQuality(LOW)` gives him the low layer (frame width), HIGH the best one;
+//   - `setVideoQuality(HIGH)` brings the top layer's exact width, LOW then the lowest one
+//     (kept over 3 s), HIGH the top one again (subscribers start low: see `switchLayers`);
 //   - `setEnabled(false)` stops decoded frames, `setEnabled(true)` resumes them;
 //   - alice is reported as an active speaker (the tone), and connection quality for both
 //     is EXCELLENT on loopback (the server's own measurement, never LOST);
-//   - alice's mute fires TrackMuted (and audio packets stop), unmute TrackUnmuted;
+//   - alice's mute fires TrackMuted, after which not one audio packet arrives over 3 s
+//     (after 500 ms for packets in flight); unmute fires TrackUnmuted and audio flows again;
 //   - alice unpublishing her camera fires TrackUnpublished; bob unsubscribing from the
 //     audio fires TrackUnsubscribed.
+// Then, per version, alice publishes the same layers in VP8 (2.9.5) or H.264 (newest,
+// `videoCodec: 'h264'`): every layer is sent and decoded in that codec; bob, with
+// `adaptiveStream: true`, gets the top layer while his video element is 1280×720, the lowest
+// when it is 160×90, the top again at 1280×720; carol switches by setVideoQuality as above.
+// Any uncaught page error, console error or SDK reconnect fails the test (harness.mjs).
 //
 // Run it inside a loopback-only network namespace (scripts/test.sh does). Everything started
 // here is killed by PID; a watchdog ends the file after HARD_TIMEOUT_MS.
@@ -19,7 +28,7 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLIENTS, Harness, until } from './harness.mjs';
+import { CLIENTS, Harness, inboundStats, until } from './harness.mjs';
 
 // After TrackMuted, packets already on their way may still arrive for this long; then none.
 const MUTE_SETTLE_MS = 500;
@@ -65,16 +74,61 @@ function inbound(page, kind) {
   }, kind);
 }
 
-/** Widths of the simulcast layers `page` sends for its camera, lowest first, once all three are sent. */
+/**
+ * The simulcast layers `page` sends for its camera once all three are sent: their widths,
+ * lowest first, and the codecs they are sent in.
+ */
 const sentLayers = (page) =>
   page.evaluate(async () => {
     const pub = [...window.t.room.localParticipant.videoTrackPublications.values()][0];
+    const stats = await pub?.track?.sender?.getStats();
     const widths = [];
-    (await pub?.track?.sender?.getStats())?.forEach((r) => {
-      if (r.type === 'outbound-rtp' && r.frameWidth) widths.push(r.frameWidth);
+    const codecs = new Set();
+    stats?.forEach((r) => {
+      if (r.type !== 'outbound-rtp' || !r.frameWidth) return;
+      widths.push(r.frameWidth);
+      codecs.add(stats.get(r.codecId)?.mimeType);
     });
-    return widths.length === 3 ? widths.sort((a, b) => a - b) : null;
+    return widths.length === 3 ? { widths: widths.sort((a, b) => a - b), codecs: [...codecs] } : null;
   });
+
+// In the page: publishes the fake camera in `videoCodec` with three simulcast layers (320,
+// 640, 960 wide: livekit-client sends three from 960 up) at low bitrates, so that neither
+// the publisher's uplink estimate nor a subscriber's downlink estimate holds the top layer
+// back for long on a busy machine.
+const publishCamera = (page, videoCodec = 'vp8') =>
+  page.evaluate(async (videoCodec) => {
+    const { room, LK } = window.t;
+    await room.localParticipant.setCameraEnabled(
+      true,
+      { resolution: { width: 960, height: 540, frameRate: 20 } },
+      {
+        videoCodec,
+        videoEncoding: { maxBitrate: 400_000, maxFramerate: 20 },
+        videoSimulcastLayers: [new LK.VideoPreset(320, 180, 120_000, 20), new LK.VideoPreset(640, 360, 250_000, 20)],
+      },
+    );
+  }, videoCodec);
+
+/**
+ * Layer switching as `page` receives it. Subscribers start on the lowest layer and climb with
+ * their bandwidth estimate, so a request for the low layer only shows from the top one:
+ * `toTop()` until the top layer's exact width arrives; `toLow()` must then bring the lowest
+ * layer and keep it for 3 s (the estimate would allow more); `toTop()` the top layer again.
+ */
+async function switchLayers(page, { widths: [low, , top] }, who, { toTop, toLow }) {
+  await toTop();
+  const at = Date.now();
+  await until(`${who}: the top layer (width ${top})`, async () => (await inbound(page, 'video')).width === top, 60_000);
+  console.log(`${who}: top layer after ${Date.now() - at} ms`);
+  await toLow();
+  await until(`${who}: the low layer (width ${low})`, async () => (await inbound(page, 'video')).width === low);
+  const lowWindow = await widthsOver(page, 3000);
+  assert.ok(lowWindow.widths.every((w) => w === low), `${who}: the low layer kept: ${lowWindow.widths}`);
+  assert.ok(lowWindow.frames > 10, `${who}: frames decode on the low layer: ${lowWindow.frames} in 3 s`);
+  await toTop();
+  await until(`${who}: the top layer (width ${top}) again`, async () => (await inbound(page, 'video')).width === top, 60_000);
+}
 
 /** Samples the received video width for `ms`; returns the widths seen and the frames decoded meanwhile. */
 async function widthsOver(page, ms) {
@@ -94,20 +148,30 @@ async function growth(page, kind, field, ms = 2000) {
   return (await inbound(page, kind))[field] - before;
 }
 
+// The remote publication of `kind` (there is one publisher in these rooms).
 const remotePub = (page, kind) =>
-  page.evaluate((kind) => {
-    const p = [...window.t.room.remoteParticipants.values()][0];
-    return p ? [...p.trackPublications.values()].filter((x) => x.kind === kind).length : 0;
-  }, kind);
+  page.evaluate(
+    (kind) => [...window.t.room.remoteParticipants.values()].flatMap((p) => [...p.trackPublications.values()]).filter((x) => x.kind === kind).length,
+    kind,
+  );
 
 const onRemotePub = (page, kind, code) =>
   page.evaluate(
     ({ kind, code }) => {
-      const p = [...window.t.room.remoteParticipants.values()][0];
-      const pub = [...p.trackPublications.values()].find((x) => x.kind === kind);
+      const pub = [...window.t.room.remoteParticipants.values()].flatMap((p) => [...p.trackPublications.values()]).find((x) => x.kind === kind);
       return new Function('pub', 'LK', code)(pub, window.t.LK);
     },
     { kind, code },
+  );
+
+// Gives the video element of `page`'s (only) video subscription a CSS size.
+const sizeVideo = (page, width, height) =>
+  page.evaluate(
+    ({ width, height }) => {
+      const { el } = window.t.subscribed.find((s) => s.kind === 'video');
+      Object.assign(el.style, { width: `${width}px`, height: `${height}px` });
+    },
+    { width, height },
   );
 
 const logged = (page, line) => page.evaluate((line) => window.t.log.includes(line), line);
@@ -133,19 +197,9 @@ describe('track controls between two livekit-client browsers', () => {
       const pageA = await join(pkg, await creds(alice), 'alice', {});
       const pageB = await join(pkg, await creds(bob), 'bob', { autoSubscribe: false });
       try {
+        await publishCamera(pageA);
         await pageA.evaluate(async () => {
           const { room, LK } = window.t;
-          // Three simulcast layers (320, 640, 960 wide: livekit-client sends three from 960
-          // up) at low bitrates, so that neither alice's uplink estimate nor bob's
-          // downlink estimate holds the top layer back for long on a busy machine.
-          await room.localParticipant.setCameraEnabled(
-            true,
-            { resolution: { width: 960, height: 540, frameRate: 20 } },
-            {
-              videoEncoding: { maxBitrate: 400_000, maxFramerate: 20 },
-              videoSimulcastLayers: [new LK.VideoPreset(320, 180, 120_000, 20), new LK.VideoPreset(640, 360, 250_000, 20)],
-            },
-          );
           // A continuous tone: the fake microphone only beeps, too little to count as speech.
           const ctx = new AudioContext();
           const osc = ctx.createOscillator();
@@ -168,24 +222,11 @@ describe('track controls between two livekit-client browsers', () => {
         await until('bob subscribed to both', async () => (await pageB.evaluate(() => window.t.subscribed.length)) === 2);
         await until('video frames decode', async () => (await inbound(pageB, 'video')).frames > 10);
 
-        // Layer choice per subscriber. Subscribers start on the lowest layer and climb with
-        // their bandwidth estimate, so LOW is only seen to work from the top layer: HIGH
-        // first, until the top layer's exact width arrives; LOW must then bring the lowest
-        // layer and keep it (the estimate would allow more); HIGH the top layer again.
+        // Layer choice per subscriber (see `switchLayers`).
         const layers = await until('alice sends three simulcast layers', () => sentLayers(pageA));
-        const [low, , top] = layers;
-        console.log(`[${pkg}] alice's layers: ${layers.join(', ')}`);
-        await onRemotePub(pageB, 'video', 'pub.setVideoQuality(LK.VideoQuality.HIGH)');
-        const highAt = Date.now();
-        await until(`the top layer (width ${top})`, async () => (await inbound(pageB, 'video')).width === top, 60_000);
-        console.log(`[${pkg}] top layer after ${Date.now() - highAt} ms`);
-        await onRemotePub(pageB, 'video', 'pub.setVideoQuality(LK.VideoQuality.LOW)');
-        await until(`the low layer (width ${low}) after LOW`, async () => (await inbound(pageB, 'video')).width === low);
-        const lowWindow = await widthsOver(pageB, 3000);
-        assert.ok(lowWindow.widths.every((w) => w === low), `the low layer kept after LOW: ${lowWindow.widths}`);
-        assert.ok(lowWindow.frames > 10, `frames decode on the low layer: ${lowWindow.frames} in 3 s`);
-        await onRemotePub(pageB, 'video', 'pub.setVideoQuality(LK.VideoQuality.HIGH)');
-        await until(`the top layer (width ${top}) after HIGH again`, async () => (await inbound(pageB, 'video')).width === top, 60_000);
+        console.log(`[${pkg}] alice's layers: ${layers.widths.join(', ')}`);
+        const quality = (q) => () => onRemotePub(pageB, 'video', `pub.setVideoQuality(LK.VideoQuality.${q})`);
+        await switchLayers(pageB, layers, `[${pkg}] bob (setVideoQuality)`, { toTop: quality('HIGH'), toLow: quality('LOW') });
 
         // Paused and resumed.
         await onRemotePub(pageB, 'video', 'pub.setEnabled(false)');
@@ -226,6 +267,50 @@ describe('track controls between two livekit-client browsers', () => {
         await until('TrackUnsubscribed on bob', () => logged(pageB, `unsubscribed ${aliceId} audio`));
       } finally {
         for (const p of [pageB, pageA]) {
+          await p.evaluate(() => window.t.room.disconnect()).catch(() => {});
+          await p.close().catch(() => {});
+        }
+      }
+    });
+
+    // The older client publishes VP8, the newest H.264 (`videoCodec: 'h264'`): each codec's
+    // simulcast layers are switched both ways, by adaptive stream and by setVideoQuality.
+    const codec = pkg === CLIENTS.old ? 'vp8' : 'h264';
+    it(`${pkg}: adaptive-stream element size and setVideoQuality pick the ${codec} simulcast layer`, { timeout: 150_000 }, async () => {
+      const tag = pkg.replace(/[^0-9]/g, '');
+      const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((who) => h.login(`sim-${who}-${tag}`, who)));
+      const room = await h.api('POST', '/v2/members/me/video-rooms', { bearer: alice.accessToken, body: { title: `simulcast ${codec}` } });
+      const creds = (who) => h.api('POST', `/v2/members/me/video-rooms/${room.id}/web-rtc-tokens`, { bearer: who.accessToken });
+      const pages = [];
+      try {
+        const pageA = await h.joinPage(pkg, await creds(alice), 'alice');
+        pages.push(pageA);
+        // bob displays the track in an element whose size picks the layer; carol asks for
+        // qualities.
+        const pageB = await h.joinPage(pkg, await creds(bob), 'bob (adaptive)', { roomOptions: { adaptiveStream: true } });
+        pages.push(pageB);
+        const pageC = await h.joinPage(pkg, await creds(carol), 'carol');
+        pages.push(pageC);
+        await publishCamera(pageA, codec);
+        const layers = await until('alice sends three simulcast layers', () => sentLayers(pageA));
+        const mime = codec === 'h264' ? 'video/H264' : 'video/VP8';
+        assert.deepEqual(layers.codecs, [mime], `alice's layers (${layers.widths}) are all sent in ${mime}`);
+        for (const page of [pageB, pageC]) {
+          await until('the subscriber decodes alice', async () => (await inbound(page, 'video')).frames > 0);
+          assert.deepEqual((await inboundStats(page)).videoCodecs, [mime], `${mime} is what subscribers decode`);
+        }
+        // The viewport is 1280×720: a 1280×720 element is visible and wider than the top
+        // layer; 160×90 is covered by the lowest.
+        const quality = (q) => () => onRemotePub(pageC, 'video', `pub.setVideoQuality(LK.VideoQuality.${q})`);
+        await Promise.all([
+          switchLayers(pageB, layers, `[${pkg}] bob (adaptive stream, ${codec})`, {
+            toTop: () => sizeVideo(pageB, 1280, 720),
+            toLow: () => sizeVideo(pageB, 160, 90),
+          }),
+          switchLayers(pageC, layers, `[${pkg}] carol (setVideoQuality, ${codec})`, { toTop: quality('HIGH'), toLow: quality('LOW') }),
+        ]);
+      } finally {
+        for (const p of pages) {
           await p.evaluate(() => window.t.room.disconnect()).catch(() => {});
           await p.close().catch(() => {});
         }
