@@ -202,16 +202,17 @@ export class Harness {
   /**
    * A fresh page whose uncaught errors, fatal console errors and livekit-client reconnects
    * (`Reconnecting`, `SignalReconnecting`, `Reconnected`, reported by `joinInPage`) are
-   * recorded as problems of the test; `expectReconnect`: reconnects are not problems.
+   * recorded as problems of the test; `expectReconnect`: reconnects are not problems;
+   * `allowConsoleErrors`: regular expressions of console errors this page may log.
    */
-  async newPage(label, { expectReconnect = false } = {}) {
+  async newPage(label, { expectReconnect = false, allowConsoleErrors = [] } = {}) {
     const page = await this.context.newPage();
     page.on('pageerror', (e) => this.problem(label, `uncaught ${e.name ?? 'error'}: ${e.message}`));
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
       // Resource errors name their URL only in the location; tokens make URLs long.
       const text = `${msg.text()} (${msg.location()?.url ?? ''})`.replace(/(access_token|join_request)=[^&\s')]+/g, '$1=…');
-      if (BENIGN_CONSOLE_ERRORS.some((re) => re.test(text))) return;
+      if ([...BENIGN_CONSOLE_ERRORS, ...allowConsoleErrors].some((re) => re.test(text))) return;
       this.problem(label, `console error: ${text}`);
     });
     await page.exposeFunction('vroomTestReport', (event) => {
@@ -235,10 +236,11 @@ export class Harness {
    * A fresh page (see `newPage`) with livekit-client loaded and connected as `t` (see
    * `joinInPage`). `sockets`: an array that receives the path of every WebSocket the page
    * opens; `roomOptions`: for `new Room()`; `connectOptions`: for `room.connect()`;
-   * `recordChannels`: keep every data channel message the page receives (see `joinInPage`).
+   * `recordChannels`: keep every data channel message the page receives (see `joinInPage`);
+   * `expectReconnect`, `allowConsoleErrors`: see `newPage`.
    */
-  async joinPage(pkg, creds, label, { sockets, roomOptions, connectOptions, expectReconnect, recordChannels } = {}) {
-    const page = await this.newPage(label, { expectReconnect });
+  async joinPage(pkg, creds, label, { sockets, roomOptions, connectOptions, expectReconnect, recordChannels, allowConsoleErrors } = {}) {
+    const page = await this.newPage(label, { expectReconnect, allowConsoleErrors });
     if (sockets) page.on('websocket', (ws) => sockets.push(new URL(ws.url()).pathname));
     await page.goto(`${this.pageBase}/page.html`);
     await joinInPage(page, {
@@ -311,7 +313,7 @@ function startStaticServer() {
 
 // In the page: connect, and keep what happens on `window.t` (subscriptions, participants
 // connecting and leaving, data received with its kind and topic, the disconnect reason,
-// permission changes, reconnects). Times are Date.now(): every page of the browser shares
+// permission changes, reconnects, the WebSockets opened). Times are Date.now(): every page of the browser shares
 // that clock. Reconnects are also reported to the harness (`newPage`).
 // `recordChannels`: every message of a data channel the server opens is kept on
 // `t.channelMessages` with the channel's label and reliability, its bytes decoded as UTF-8
@@ -320,8 +322,16 @@ async function joinInPage(page, { lkUrl, url, token, roomOptions, connectOptions
   await page.evaluate(
     async ({ lkUrl, url, token, roomOptions, connectOptions, recordChannels }) => {
       const LK = await import(lkUrl);
-      const t = { LK, subscribed: [], connected: [], left: [], received: [], disconnected: null, permissionChanges: 0, reconnects: [] };
+      const t = { LK, subscribed: [], connected: [], left: [], received: [], disconnected: null, permissionChanges: 0, reconnects: [], sockets: [] };
       window.t = t;
+      // Every WebSocket the page opens, so that a test can drop its signalling connection.
+      const NativeWebSocket = window.WebSocket;
+      window.WebSocket = class extends NativeWebSocket {
+        constructor(...args) {
+          super(...args);
+          t.sockets.push(this);
+        }
+      };
       if (recordChannels) {
         t.channelMessages = [];
         const Native = window.RTCPeerConnection;

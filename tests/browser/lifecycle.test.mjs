@@ -3,9 +3,15 @@
 //      exactly one VIDEO_ROOM_PARTICIPANT_JOINED and one ..._LEFT per participant at a
 //      loopback receiver of this test, with every specified field, the right sessionNo,
 //      JOINED before LEFT, and an X-Vroom-Signature that verifies with the signing secret;
-//   2. ending a live room disconnects the browsers with ROOM_CLOSED, after which media
+//   2. reconnect grace (both client versions): alice, alone in a room, has her signalling
+//      WebSocket closed from the page without a Leave; the client reconnects by itself
+//      (Reconnecting … Reconnected, never Disconnected) well within the 10 s grace, and the
+//      session goes on: the room stays LIVE throughout (polled), `lastSessionNo` stays 1,
+//      `…/sessions` lists one session, and the new participant's JOINED precedes the old
+//      one's LEFT, all in session 1;
+//   3. ending a live room disconnects the browsers with ROOM_CLOSED, after which media
 //      credentials are refused with 409 VIDEO_ROOM_ENDED;
-//   3. manual approval (both client versions): a waiting participant cannot publish and is
+//   4. manual approval (both client versions): a waiting participant cannot publish and is
 //      invisible; after the owner approves it (member API) it publishes without
 //      reconnecting (no Reconnecting, SignalReconnecting or Reconnected event) and its video
 //      is decoded on the owner's page at ≥ MIN_FPS with no freeze over a settled window; a
@@ -128,6 +134,79 @@ describe('room lifecycle with livekit-client browsers', () => {
       assert.deepEqual(Object.keys(d.body).sort(), ['app', 'createdAt', 'data', 'id', 'seq', 'type']);
     }
   });
+
+  for (const pkg of [CLIENTS.old, CLIENTS.newest]) {
+    it(`${pkg}: a dropped signalling connection that comes back within the grace keeps the session`, { timeout: 90_000 }, async () => {
+      const tag = pkg.replace('livekit-client-', '');
+      const alice = await h.login(`grace-alice-${tag}`, 'Alice');
+      const room = await h.api('POST', '/v2/members/me/video-rooms', { bearer: alice.accessToken, body: { title: `grace ${tag}` } });
+      const creds = await h.api('POST', `/v2/members/me/video-rooms/${room.id}/web-rtc-tokens`, { bearer: alice.accessToken, body: {} });
+      const roomPath = `/v2/apps/me/video-rooms/${room.id}`;
+      const ofRoom = (type) => receiver.deliveries.filter((d) => d.body.type === type && d.body.data.videoRoom?.id === room.id);
+      // alice is alone: were she removed when her signalling dropped, the room would go
+      // LIVE_INACTIVE and her return would open session 2.
+      const page = await h.joinPage(pkg, creds, `grace alice ${tag}`, {
+        expectReconnect: true,
+        // The newest client logs the socket this test closes as an error.
+        allowConsoleErrors: [/^error reading from signal stream .*WS closed unexpectedly/],
+      });
+      try {
+        await until('JOINED', () => ofRoom('VIDEO_ROOM_PARTICIPANT_JOINED').length === 1);
+        const before = await h.api('GET', roomPath, { basic: BASIC });
+        assert.deepEqual([before.videoRoomState, before.lastSessionNo], ['LIVE', 1]);
+        const firstSid = await page.evaluate(() => window.t.room.localParticipant.sid);
+
+        // Drop the signalling WebSocket from the page, without a Leave: the client
+        // reconnects by itself (vroom refuses a resume, so it joins again in full).
+        const states = new Set();
+        let watching = true;
+        const watch = (async () => {
+          while (watching) {
+            states.add((await h.api('GET', roomPath, { basic: BASIC })).videoRoomState);
+            await sleep(100);
+          }
+        })();
+        const droppedAt = await page.evaluate(() => {
+          const ws = window.t.sockets.filter((s) => s.readyState === WebSocket.OPEN).at(-1);
+          ws.close();
+          return Date.now();
+        });
+        const back = await until('the client reconnected', () =>
+          page.evaluate(() => window.t.room.state === 'connected' && window.t.reconnects.find((r) => r.event === 'Reconnected')),
+        );
+        console.log(`[${tag}] reconnected ${back.at - droppedAt} ms after the drop: ${JSON.stringify(await page.evaluate(() => window.t.reconnects.map((r) => r.event)))}`);
+        assert.ok(back.at - droppedAt < 10_000, 'back within the 10 s grace');
+        await until('the old participant LEFT', () => ofRoom('VIDEO_ROOM_PARTICIPANT_LEFT').length === 1, 20_000);
+        await sleep(1000); // a stray state change or event would show by now
+        watching = false;
+        await watch;
+
+        assert.deepEqual([...states], ['LIVE'], 'the room stayed LIVE throughout');
+        const after = await h.api('GET', roomPath, { basic: BASIC });
+        assert.deepEqual([after.videoRoomState, after.lastSessionNo], ['LIVE', 1], 'same session after the reconnect');
+        const sessions = await h.api('GET', `${roomPath}/sessions`, { basic: BASIC });
+        assert.equal(sessions.totalElements, 1, `one session: ${JSON.stringify(sessions.content)}`);
+        assert.equal(sessions.content[0].sessionNo, 1);
+        assert.equal(await page.evaluate(() => window.t.disconnected), null, 'never Disconnected');
+
+        // A new participant (new sid) joined before the old one left, both in session 1.
+        const joined = ofRoom('VIDEO_ROOM_PARTICIPANT_JOINED');
+        const left = ofRoom('VIDEO_ROOM_PARTICIPANT_LEFT');
+        const secondSid = await page.evaluate(() => window.t.room.localParticipant.sid);
+        assert.notEqual(secondSid, firstSid, 'the client joined again as a new participant');
+        assert.deepEqual(
+          joined.map((d) => [d.body.data.participantSid, d.body.data.videoRoom.sessionNo]),
+          [[firstSid, 1], [secondSid, 1]],
+        );
+        assert.deepEqual(left.map((d) => [d.body.data.participantSid, d.body.data.videoRoom.sessionNo, d.body.data.videoRoom.videoRoomState]), [[firstSid, 1, 'LIVE']]);
+        assert.ok(joined[1].body.seq < left[0].body.seq, "the new participant's JOINED precedes the old one's LEFT");
+        console.log(`[${tag}] the old participant left with ${left[0].body.data.leaveReason}`);
+      } finally {
+        await disconnectAll(page);
+        await closeAll(page);
+      }
+    });
+  }
 
   it('ending a live room disconnects the browsers, then credentials are refused', { timeout: 90_000 }, async () => {
     const pkg = CLIENTS.newest;
