@@ -1575,12 +1575,17 @@ mod tests {
         addrs: [SocketAddr; 2],
         offers_seen: usize,
         next_offer_id: u32,
+        /// RTP packets its subscriber connection received (counted in RTP mode only).
+        rtp_received: usize,
     }
 
     /// Everyone's packets, delivered in memory with a simulated clock.
     struct Net {
         now: Instant,
         clients: Vec<Client>,
+        /// Clients joined from now on use str0m's RTP mode: they write whole RTP packets
+        /// (any payload) and report each packet received.
+        rtp_mode: bool,
     }
 
     impl Net {
@@ -1599,6 +1604,7 @@ mod tests {
                                     sent = true;
                                     sfu.handle_receive(self.now, c.addrs[i], &t.contents, sink);
                                 }
+                                Output::Event(Event::RtpPacket(_)) if i == 1 => c.rtp_received += 1,
                                 Output::Event(_) => {}
                             }
                         }
@@ -1642,8 +1648,9 @@ mod tests {
             sfu.join(self.now, key, request, sink);
             let n = self.clients.len() as u16;
             let addrs = [0, 1].map(|i| SocketAddr::from(([10, 0, 0, 1], 5000 + n * 2 + i)));
+            let rtp_mode = self.rtp_mode;
             let mut rtcs = addrs.map(|a| {
-                let mut rtc = Rtc::new(self.now);
+                let mut rtc = Rtc::builder().set_rtp_mode(rtp_mode).build(self.now);
                 rtc.add_local_candidate(Candidate::host(a, "udp").unwrap());
                 rtc
             });
@@ -1654,12 +1661,20 @@ mod tests {
                         exts.set(id, ext.clone());
                     }
                 }
-                let mut rtc = Rtc::builder().set_extension_map(exts).build(self.now);
+                let mut rtc = Rtc::builder().set_extension_map(exts).set_rtp_mode(rtp_mode).build(self.now);
                 rtc.add_local_candidate(Candidate::host(addrs[1], "udp").unwrap());
                 rtcs[1] = rtc;
             }
             let [publisher, subscriber] = std::mem::replace(&mut rtcs, [Rtc::new(self.now), Rtc::new(self.now)]);
-            self.clients.push(Client { key, publisher, subscriber, addrs, offers_seen: 0, next_offer_id: 1 });
+            self.clients.push(Client {
+                key,
+                publisher,
+                subscriber,
+                addrs,
+                offers_seen: 0,
+                next_offer_id: 1,
+                rtp_received: 0,
+            });
             let i = self.clients.len() - 1;
             self.clients[i].answer_offers(sfu, sink, self.now);
             self.pump(sfu, sink);
@@ -1822,8 +1837,11 @@ mod tests {
     }
 
     fn net(t0: Instant) -> Net {
-        Net { now: t0, clients: Vec::new() }
+        Net { now: t0, clients: Vec::new(), rtp_mode: false }
     }
+
+    /// Fuzzing from established peers: what reaches the parsers behind DTLS and SRTP.
+    mod fuzz_established;
 
     #[test]
     fn mute_tells_everyone_and_pauses_forwarding() {
