@@ -297,6 +297,22 @@ mod tests {
     }
 
     #[test]
+    fn addresses_count_per_ipv4_address_and_per_ipv6_64() {
+        let key = |s: &str| client_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "one /64, one key");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"), "the next /64 is another caller");
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"), "IPv4 mapped into IPv6 is the IPv4 address");
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"), "IPv4 addresses are not grouped");
+        // And the limiter charges the group: a /64's hosts share one bucket.
+        let b = Buckets::new(Limit::new(1, 2)).unwrap();
+        b.charge_failure(key("2001:db8::1")).unwrap();
+        b.charge_failure(key("2001:db8::2")).unwrap();
+        assert!(b.charge_failure(key("2001:db8::3")).is_err(), "the /64's burst is used up");
+        b.charge_failure(key("2001:db8:0:1::1")).unwrap();
+    }
+
+    #[test]
     fn only_failures_are_charged() {
         let b = Buckets::new(Limit::new(1, 2)).unwrap();
         let ip = IpAddr::from([10, 0, 0, 1]);

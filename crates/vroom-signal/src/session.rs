@@ -444,6 +444,13 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
 mod tests {
     use super::*;
 
+    /// The README's numbers, as numbers: 256 KiB per message, 50 messages/s, bursts of 200.
+    #[test]
+    fn signalling_limits_are_the_documented_ones() {
+        assert_eq!(MAX_MESSAGE_BYTES, 262_144);
+        assert_eq!((RATE_PER_SECOND, RATE_BURST), (50.0, 200.0));
+    }
+
     fn req(message: signal_request::Message) -> Vec<u8> {
         lk::SignalRequest { message: Some(message) }.encode_to_vec()
     }

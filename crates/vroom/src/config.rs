@@ -331,6 +331,25 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
     }
 
+    /// The defaults the README's Configuration table and rate-limit section state, as
+    /// numbers (not the constants they are defined by): changing one changes the docs.
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        use vroom_api::ratelimit::Limit;
+        let c = ServeConfig::resolve(&CommonArgs::default(), &ServeArgs::default()).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:7880");
+        assert_eq!(c.data_dir, PathBuf::from("./vroom-data"));
+        assert_eq!(c.udp_port, 7882);
+        assert_eq!(c.bwe_start_kbps, 1000);
+        assert_eq!(c.access_token_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.rate_limits.server, Limit::new(1000, 5000), "server API per app");
+        assert_eq!(c.rate_limits.member, Limit::new(20, 50), "member API per member");
+        assert_eq!(c.rate_limits.auth_failures, Limit::new(10, 20), "failed authentications per address");
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(30));
+        assert_eq!(c.http.max_connections_per_ip, 1000);
+    }
+
     #[test]
     fn unknown_file_keys_and_half_media_keys_are_errors() {
         let dir = tempfile::tempdir().unwrap();

@@ -191,3 +191,32 @@ async fn the_openapi_document_lists_429_on_every_api_operation() {
     }
     assert!(operations > 40, "{operations}");
 }
+
+/// Health, metrics, the docs and the media server's `/rtc` are never limited: not by an
+/// address that has used up its failed authentications, not by bad media tokens.
+#[tokio::test]
+async fn health_metrics_docs_and_rtc_are_never_limited() {
+    let ts = server_with(|l| l.auth_failures = Limit::new(1, 3)).await;
+    let api = ts.server_api();
+    api.post("/members", json!({"appUserId": "ann"})).await.expect(201);
+    let room = api.post("/video-rooms", json!({"title": "R"})).await.expect(201);
+    let creds =
+        api.post(&format!("/video-rooms/{}/members/ann/web-rtc-tokens", id_of(&room)), json!({})).await.expect(201);
+    let token = creds["webRtcToken"].as_str().unwrap().to_owned();
+    // The address is over its failure limit.
+    let wrong = ts.anon().basic(&ts.app.key, "wrong").prefix(APPS_PREFIX);
+    let (_, limited) = until_limited(10, || wrong.get("")).await;
+    expect_too_many(&limited);
+
+    let anon = ts.anon();
+    for _ in 0..30 {
+        assert_eq!(anon.get("/rtc/validate?access_token=not-a-token").await.status, 401, "a bad media token");
+    }
+    for path in ["/healthz", "/metrics", "/open-api/openapi.json", &format!("/rtc/validate?access_token={token}")] {
+        for _ in 0..30 {
+            let resp = anon.get(path).await;
+            assert_eq!(resp.status, 200, "{path}: {} {}", resp.status, resp.body);
+        }
+    }
+    expect_too_many(&wrong.get("").await);
+}
