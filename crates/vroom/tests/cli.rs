@@ -108,14 +108,15 @@ fn the_secret_is_stored_hashed() {
     assert!(!haystack.windows(secret.len()).any(|w| w == secret.as_bytes()), "plain secret found on disk");
 }
 
-#[test]
-fn serve_dev_prints_credentials_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// `vroom serve --dev` on `dir`: the child and the banner it printed once ready. Media
+/// workers `workers` on UDP port 7882 on (the default) or, with `any_port`, on free ports.
+fn start_dev(dir: &std::path::Path, workers: &str, any_port: bool) -> (std::process::Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
+        .args(if any_port { &["--udp-port", "0"][..] } else { &[] })
         .arg("--data-dir")
-        .arg(dir.path())
-        .env("VROOM_MEDIA_WORKERS", "3")
+        .arg(dir)
+        .env("VROOM_MEDIA_WORKERS", workers)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -129,12 +130,51 @@ fn serve_dev_prints_credentials_and_stops_on_sigterm() {
             _ => break,
         }
     }
-    assert!(banner.contains("devkey:devsecret"), "{banner}");
-    let base = banner
+    // Keep reading so the server never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, banner)
+}
+
+fn base_of(banner: &str) -> String {
+    banner
         .split_whitespace()
         .find(|w| w.starts_with("http://") && w.ends_with("/v2/apps/me"))
         .map(|w| w.trim_end_matches("/v2/apps/me").to_owned())
-        .expect("server API URL printed");
+        .unwrap_or_else(|| panic!("server API URL printed: {banner}"))
+}
+
+fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// Waits (at most 10 s) for the child to exit; its status.
+fn exited(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("vroom did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn dev_apps(dir: &std::path::Path) -> usize {
+    let (ok, out, _) = vroom(dir, &["app", "list", "--json"]);
+    assert!(ok);
+    json(&out).as_array().unwrap().iter().filter(|a| a["apiKey"] == "devkey").count()
+}
+
+#[test]
+fn serve_dev_prints_credentials_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, banner) = start_dev(dir.path(), "3", false);
+    assert!(banner.contains("devkey:devsecret"), "{banner}");
+    let base = base_of(&banner);
     assert!(banner.contains(&format!("{base}/open-api/swagger-ui/")), "{banner}");
     // Three media workers (from the environment) on the default UDP port and the next two.
     let udp = banner.lines().find(|l| l.contains("media UDP:")).unwrap_or_else(|| panic!("{banner}"));
@@ -143,27 +183,51 @@ fn serve_dev_prints_credentials_and_stops_on_sigterm() {
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     assert_eq!(rt.block_on(app_status(&base, "devkey", "devsecret")), 200);
-
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("vroom did not stop within 10 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    sigterm(&child);
+    let exit = exited(&mut child);
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+    assert_eq!(dev_apps(dir.path()), 1);
 
-    // --dev is idempotent: a second start keeps one dev app.
-    let (ok, out, _) = vroom(dir.path(), &["app", "list", "--json"]);
-    assert!(ok);
-    let apps = json(&out);
-    assert_eq!(apps.as_array().unwrap().iter().filter(|a| a["apiKey"] == "devkey").count(), 1);
+    // --dev is idempotent: a second start on the same data keeps one dev app, and its
+    // credentials still work.
+    let (mut again, banner) = start_dev(dir.path(), "1", true);
+    assert_eq!(rt.block_on(app_status(&base_of(&banner), "devkey", "devsecret")), 200);
+    sigterm(&again);
+    assert!(exited(&mut again).success());
+    assert_eq!(dev_apps(dir.path()), 1);
+}
+
+/// A request in flight when SIGTERM arrives (its body still arriving) is finished and
+/// answered; connections made after it are not served; the process exits 0.
+#[test]
+fn a_graceful_stop_finishes_requests_in_flight() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, banner) = start_dev(dir.path(), "1", true);
+    let base = base_of(&banner);
+    let addr = base.trim_start_matches("http://").to_owned();
+    let body = br#"{"appUserId":"in-flight","appUserName":"Late"}"#;
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // devkey:devsecret
+    let head = format!(
+        "POST /v2/apps/me/members HTTP/1.1\r\nhost: {addr}\r\nauthorization: Basic ZGV2a2V5OmRldnNlY3JldA==\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    sigterm(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "vroom waits for the request in flight");
+    assert!(std::net::TcpStream::connect(&addr).is_err(), "no new connections once stopping");
+    conn.write_all(&body[10..]).unwrap();
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "the request in flight is answered: {answer:?}");
+    assert!(answer.contains("in-flight"), "{answer}");
+    assert!(exited(&mut child).success());
 }
 
 #[test]
