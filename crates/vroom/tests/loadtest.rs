@@ -2,7 +2,7 @@
 //! participants must deliver media to every subscriber with little loss, and its JSON
 //! must agree with the server's own `/metrics` counters; rooms on different media workers
 //! must each get their media through their own worker; a bad token must fail the run with
-//! the server's reason. Run inside a loopback-only network namespace (`scripts/test.sh`);
+//! the server's reason (exit 2), participants refused after the first joined exit 1. Run inside a loopback-only network namespace (`scripts/test.sh`);
 //! everything is bounded in time.
 
 mod common;
@@ -183,5 +183,46 @@ async fn a_bad_token_fails_the_run_with_the_servers_reason() {
     let (code, _, stderr) = loadtest(args.iter().map(|s| s.to_string()).collect()).await;
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot reach ws://127.0.0.1:9"), "{stderr}");
+    server.stop().await;
+}
+
+/// Exit status 1 when some participants did not join: once the run has its media tokens,
+/// all members but the first participant's are deleted (their tokens stop working), so the
+/// later joins are refused; the report counts them.
+#[tokio::test]
+async fn a_run_in_which_some_cannot_join_exits_1() {
+    let server = TestServer::start().await;
+    let api = server.server_api();
+    api.post("/members", json!({"appUserId": "owner", "appUserName": "Owner"})).await.expect(201);
+    let room = api.post("/video-rooms", json!({"title": "refusing", "appUserId": "owner"})).await.expect(201);
+    let id = room["id"].as_i64().unwrap();
+    let app = format!("{}:{}", server.app.key, server.app.secret);
+    let args = ["--url", &server.ws_url(), "--vroom-app", &app, "--json", "--room", &id.to_string()];
+    // One join a second: the later ones start well after the members are gone.
+    let per_room = ["--subscribers", "4", "--join-rate", "1", "--duration", "1s"];
+    let run = tokio::spawn(loadtest([&args[..], &per_room].concat().iter().map(|s| s.to_string()).collect()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let later = loop {
+        let page = api.get("/members?pageSize=100").await.expect(200);
+        let mut subs: Vec<String> = page["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["appUserId"].as_str().filter(|u| u.contains("-r1-sub")).map(str::to_owned))
+            .collect();
+        if subs.len() == 4 {
+            subs.sort();
+            break subs.split_off(1);
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never logged its members in: {page}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    for member in &later {
+        api.delete(&format!("/members/{member}")).await.expect_no_content();
+    }
+    let (code, stdout, stderr) = run.await.unwrap();
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"));
+    assert_eq!(report["failed"], 3, "{report:#}");
     server.stop().await;
 }
