@@ -112,6 +112,45 @@ struct Estimate {
     restarted_at: Option<Instant>,
 }
 
+impl Estimate {
+    fn new(bps: u64, now: Instant) -> Self {
+        Estimate { bps, recent: VecDeque::new(), sustain_target: 0, moved_at: now, restarted_at: None }
+    }
+
+    /// Records what the link carries now (the estimate, or less when less was asked of it)
+    /// and returns the least it carried over the last [`SUSTAIN`]: 0 until it has been
+    /// watched that long, so an estimate nothing has tested yet buys no upgrade.
+    fn sustained(&mut self, now: Instant) -> u64 {
+        self.recent.retain(|(t, _)| now.duration_since(*t) <= SUSTAIN + ALLOCATION_INTERVAL);
+        self.recent.push_back((now, self.bps.min(self.sustain_target)));
+        let covered = self.recent.front().is_some_and(|(t, _)| now.duration_since(*t) >= SUSTAIN);
+        if !covered {
+            return 0;
+        }
+        self.recent.iter().filter(|(t, _)| now.duration_since(*t) <= SUSTAIN).map(|(_, bps)| *bps).min().unwrap_or(0)
+    }
+
+    /// Whether the estimator should be restarted now, given that more is wanted than the
+    /// estimate pays for: it has not moved for [`BWE_STALL`] and was not restarted in the
+    /// last [`BWE_RESTART_INTERVAL`]. Records the restart.
+    fn restart_if_stalled(&mut self, now: Instant, wants_more: bool) -> bool {
+        let stalled = now.duration_since(self.moved_at) >= BWE_STALL
+            && self.restarted_at.is_none_or(|t| now.duration_since(t) >= BWE_RESTART_INTERVAL);
+        let restart = wants_more && stalled;
+        if restart {
+            self.restarted_at = Some(now);
+        }
+        restart
+    }
+}
+
+/// What a subscriber connection is padded up to while a better layer is wanted: enough for
+/// the upgrade to fit in [`allocation::UPGRADE_SHARE`] of it, with [`PAD_MARGIN`]; otherwise
+/// what it uses.
+fn pad_target(shares: &allocation::Allocation) -> u64 {
+    shares.next.map_or(shares.used, |n| (n as f64 / allocation::UPGRADE_SHARE * PAD_MARGIN) as u64)
+}
+
 /// A media section a publisher's offer added.
 struct AddedMedia {
     mid: Mid,
@@ -866,13 +905,7 @@ impl Sfu {
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, can_probe }) if role == PeerRole::Subscriber => {
                 debug!(peer = id, estimate = estimate.as_u64(), can_probe, "bandwidth estimate");
                 let bps = estimate.as_u64();
-                let e = self.estimates.entry(id).or_insert_with(|| Estimate {
-                    bps,
-                    recent: VecDeque::new(),
-                    sustain_target: 0,
-                    moved_at: now,
-                    restarted_at: None,
-                });
+                let e = self.estimates.entry(id).or_insert_with(|| Estimate::new(bps, now));
                 if e.bps != bps {
                     (e.bps, e.moved_at) = (bps, now);
                 }
@@ -1141,19 +1174,7 @@ impl Sfu {
             // take it shows delay, which brings the estimate down before the switch. An
             // estimate nothing has tested (a probe that slipped through a policer's burst
             // allowance reads high for seconds) buys nothing.
-            e.recent.retain(|(t, _)| now.duration_since(*t) <= SUSTAIN + ALLOCATION_INTERVAL);
-            e.recent.push_back((now, estimate.min(e.sustain_target)));
-            let covered = e.recent.front().is_some_and(|(t, _)| now.duration_since(*t) >= SUSTAIN);
-            let sustained = if covered {
-                e.recent
-                    .iter()
-                    .filter(|(t, _)| now.duration_since(*t) <= SUSTAIN)
-                    .map(|(_, bps)| *bps)
-                    .min()
-                    .unwrap_or(0)
-            } else {
-                0
-            };
+            let sustained = e.sustained(now);
             // The same order every time (the map's is not), so a tie between tracks is always
             // settled the same way and no upgrade moves from one track to another.
             demand.videos.sort_by_key(|(v, _)| (v.target, v.source));
@@ -1164,12 +1185,7 @@ impl Sfu {
             // after the link cleared, and in that state it does not probe). Restarting it from
             // the same value makes it probe above it at once.
             let wants_more = shares.next.is_some_and(|n| n as f64 > estimate as f64 * allocation::UPGRADE_SHARE);
-            let stalled = now.duration_since(e.moved_at) >= BWE_STALL
-                && e.restarted_at.is_none_or(|t| now.duration_since(t) >= BWE_RESTART_INTERVAL);
-            let restart = wants_more && stalled;
-            if restart {
-                e.restarted_at = Some(now);
-            }
+            let restart = e.restart_if_stalled(now, wants_more);
             debug!(peer = sub_peer, estimate, used = shares.used, desired = shares.desired, layers = ?shares.layers, ?tracks, "bandwidth allocation");
             for (video, layer) in videos.iter().zip(&shares.layers) {
                 // A track with no layer measured yet keeps its cap until one is.
@@ -1186,8 +1202,7 @@ impl Sfu {
                 // While a better layer is wanted, pad up to what its upgrade needs, with a
                 // margin (str0m caps padding at the estimate): that is the test `sustained`
                 // counts on, and a busy link gives probes and delay a true reading.
-                let minimum =
-                    shares.next.map_or(shares.used, |n| (n as f64 / allocation::UPGRADE_SHARE * PAD_MARGIN) as u64);
+                let minimum = pad_target(&shares);
                 e.sustain_target = minimum;
                 peer.rtc.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(shares.desired.max(minimum)));
                 drive(now, sub_peer, peer, &mut self.events, sink);
@@ -1447,6 +1462,54 @@ mod tests {
 
     fn sid(sfu: &Sfu, key: ParticipantKey) -> String {
         sfu.rooms().participant(key).unwrap().sid.clone()
+    }
+
+    /// The README's numbers: an upgrade needs 3 s of the link carrying its padded rate, and
+    /// fits in 85 % of it; padding goes 10 % above that.
+    #[test]
+    fn an_upgrade_is_paid_for_by_what_the_link_carried_for_3_s() {
+        let t0 = Instant::now();
+        let mut e = Estimate::new(2_000_000, t0);
+        e.sustain_target = 1_500_000;
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // Every allocation (twice a second) records what the link carries: the estimate, or
+        // the padded target when that is less.
+        for ms in (0..3000).step_by(500) {
+            assert_eq!(e.sustained(at(ms)), 0, "not watched for 3 s yet at {ms} ms");
+        }
+        assert_eq!(e.sustained(at(3000)), 1_500_000, "3 s of 1.5 Mbit/s carried");
+        // One allocation that carried less within the last 3 s holds it down to that.
+        e.bps = 900_000;
+        assert_eq!(e.sustained(at(3500)), 900_000);
+        e.bps = 2_000_000;
+        for ms in [4000, 5000, 6000] {
+            assert_eq!(e.sustained(at(ms)), 900_000, "the dip is within 3 s at {ms} ms");
+        }
+        assert_eq!(e.sustained(at(6600)), 1_500_000, "3 s after the dip");
+
+        let shares =
+            allocation::Allocation { layers: vec![1], used: 700_000, desired: 2_500_000, next: Some(1_700_000) };
+        assert_eq!(pad_target(&shares), 2_200_000, "1.7 Mbit/s / 0.85 × 1.1");
+        assert_eq!(pad_target(&allocation::Allocation { next: None, ..shares }), 700_000, "nothing to upgrade to");
+    }
+
+    /// The README's numbers: an estimate that has not moved for 8 s while more is wanted is
+    /// restarted, at most once every 30 s.
+    #[test]
+    fn a_stalled_estimator_is_restarted_after_8_s_at_most_every_30_s() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut e = Estimate::new(600_000, t0);
+        assert!(!e.restart_if_stalled(at(7), true), "7 s unchanged is not a stall");
+        assert!(!e.restart_if_stalled(at(8), false), "nothing more wanted: no restart");
+        assert!(e.restart_if_stalled(at(8), true), "8 s unchanged and more wanted");
+        assert!(!e.restart_if_stalled(at(20), true), "restarted 12 s ago");
+        assert!(!e.restart_if_stalled(at(37), true), "restarted 29 s ago");
+        assert!(e.restart_if_stalled(at(38), true), "30 s after the last restart");
+        // An estimate that moves is not stalled.
+        e.moved_at = at(70);
+        assert!(!e.restart_if_stalled(at(75), true));
+        assert!(e.restart_if_stalled(at(78), true));
     }
 
     const A: ParticipantKey = ParticipantKey(1);
