@@ -1,6 +1,8 @@
 //! Property-based fuzzing of the media core's own packet handling: whatever datagrams reach
-//! the worker's socket, the SFU does not panic; whatever sequence of packets and layer
-//! switches the rewriter sees, each subscriber's stream stays continuous.
+//! the worker's socket from addresses no peer uses (what anyone on the network can send),
+//! the SFU does not panic; whatever sequence of packets and layer switches the rewriter
+//! sees, each subscriber's stream stays continuous. What established peers can send (past
+//! ICE, DTLS and SRTP) is fuzzed in `sfu::tests::fuzz_established`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
