@@ -211,7 +211,8 @@ export class Harness {
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
       // Resource errors name their URL only in the location; tokens make URLs long.
-      const text = `${msg.text()} (${msg.location()?.url ?? ''})`.replace(/(access_token|join_request)=[^&\s')]+/g, '$1=…');
+      const where = msg.location()?.url;
+      const text = `${msg.text()}${where ? ` (${where})` : ''}`.replace(/(access_token|join_request)=[^&\s')]+/g, '$1=…');
       if ([...BENIGN_CONSOLE_ERRORS, ...allowConsoleErrors].some((re) => re.test(text))) return;
       this.problem(label, `console error: ${text}`);
     });
@@ -259,7 +260,7 @@ export class Harness {
 // endpoint) first and falls back to `/rtc` when vroom answers 404 (media.test.mjs checks
 // that it does).
 const BENIGN_CONSOLE_ERRORS = [
-  /^WebSocket connection to '[^']*\/rtc\/v1\?[^']*' failed: Error during WebSocket handshake: Unexpected response code: 404 /,
+  /^WebSocket connection to '[^']*\/rtc\/v1\?[^']*' failed: Error during WebSocket handshake: Unexpected response code: 404\b/,
   /^Failed to load resource: the server responded with a status of 404 \(Not Found\) \(https?:\/\/[^/]+\/rtc\/v1\/validate\?/,
 ];
 
