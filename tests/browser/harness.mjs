@@ -404,13 +404,27 @@ export function videoIn(page, from) {
   }, from ?? null);
 }
 
+/** Frames `page` has encoded for its camera: the most of any simulcast layer, and when. */
+export function videoOut(page) {
+  return page.evaluate(async () => {
+    const out = { frames: 0, at: performance.now() };
+    for (const pub of window.t.room.localParticipant.videoTrackPublications.values()) {
+      (await pub.track?.sender?.getStats())?.forEach((r) => {
+        if (r.type === 'outbound-rtp') out.frames = Math.max(out.frames, r.framesEncoded ?? 0);
+      });
+    }
+    return out;
+  });
+}
+
 /**
  * The page's received video over a settled window: waits until frames decode and the frame
  * width (the simulcast layer) has not changed for `stableMs` (at most `settleTimeoutMs`:
  * then the window starts anyway), then measures `ms`. Returns `{ fps, freezes, frames,
- * widths }` of the window (widths: at its start and end).
+ * widths, … }` of the window (widths: at its start and end), and `sentFps`, the rate the
+ * `publisher` page encoded at meanwhile, when given.
  */
-export async function settledVideo(page, { from, ms = 3000, stableMs = 2000, settleTimeoutMs = 20_000 } = {}) {
+export async function settledVideo(page, { from, publisher, ms = 3000, stableMs = 2000, settleTimeoutMs = 20_000 } = {}) {
   await until(`video from ${from ?? 'anyone'} decodes`, async () => (await videoIn(page, from)).frames > 0);
   const settleBy = Date.now() + settleTimeoutMs;
   let last = await videoIn(page, from);
@@ -421,12 +435,13 @@ export async function settledVideo(page, { from, ms = 3000, stableMs = 2000, set
     if (now.width !== last.width || now.frames === last.frames) stableSince = Date.now();
     last = now;
   }
-  const start = await videoIn(page, from);
+  const [start, sentStart] = await Promise.all([videoIn(page, from), publisher && videoOut(publisher)]);
   await sleep(ms);
-  const end = await videoIn(page, from);
+  const [end, sentEnd] = await Promise.all([videoIn(page, from), publisher && videoOut(publisher)]);
   const frames = end.frames - start.frames;
   return {
     fps: (frames * 1000) / (end.at - start.at),
+    sentFps: publisher ? ((sentEnd.frames - sentStart.frames) * 1000) / (sentEnd.at - sentStart.at) : null,
     freezes: end.freezes - start.freezes,
     freezeMs: Math.round(end.freezeMs - start.freezeMs),
     keyframes: end.keyframes - start.keyframes,
@@ -437,22 +452,26 @@ export async function settledVideo(page, { from, ms = 3000, stableMs = 2000, set
 }
 
 /**
- * Asserts that `page` receives smooth video: a settled window (`settledVideo`) at ≥ MIN_FPS
- * with no freeze. On this shared 2-core machine a CPU stall of the publisher's capture or
- * encoder shows up at the subscriber as a freeze too, so a window that fails is measured
- * again, up to `attempts` windows in all: a path that stutters or crawls fails every one.
- * Returns the passing window.
+ * Asserts that `page` receives smooth video: a settled window (`settledVideo`) without a
+ * freeze, at ≥ MIN_FPS, or at ≥ 60 % of what the `publisher` page encoded meanwhile when
+ * that is less (a publisher starved of CPU encodes fewer frames: that is not the path's
+ * fault; a healthy one encodes 20 fps, so the bar is MIN_FPS). On this shared 2-core
+ * machine a CPU stall of the publisher or subscriber shows up as a freeze too, so a window
+ * that fails is measured again, up to `attempts` windows in all (15 s): a path that
+ * stutters or crawls fails every one. Returns the passing window.
  */
-export async function assertSmoothVideo(page, who, { attempts = 4, ...opts } = {}) {
+export async function assertSmoothVideo(page, who, { attempts = 5, ...opts } = {}) {
   const windows = [];
   for (let i = 0; i < attempts; i += 1) {
     const w = await settledVideo(page, i === 0 ? opts : { ...opts, stableMs: 0 });
+    w.wanted = w.sentFps === null ? MIN_FPS : Math.min(MIN_FPS, 0.6 * w.sentFps);
     windows.push(w);
-    console.log(`${who}: ${w.fps.toFixed(1)} fps, ${w.freezes} freezes (${w.freezeMs} ms), widths ${w.widths.join('→')}, ${w.keyframes} keyframes, ${w.lost} lost`);
-    if (w.fps >= MIN_FPS && w.freezes === 0) return w;
+    const sent = w.sentFps === null ? '' : ` (${w.sentFps.toFixed(1)} encoded)`;
+    console.log(`${who}: ${w.fps.toFixed(1)} fps${sent}, ${w.freezes} freezes (${w.freezeMs} ms), widths ${w.widths.join('→')}, ${w.keyframes} keyframes, ${w.lost} lost`);
+    if (w.fps >= w.wanted && w.freezes === 0) return w;
   }
-  const shown = windows.map((w) => `${w.fps.toFixed(1)} fps/${w.freezes} freezes`).join(', ');
-  assert.fail(`${who}: no ${opts.ms ?? 3000} ms window at ≥ ${MIN_FPS} fps without a freeze in ${attempts}: ${shown}`);
+  const shown = windows.map((w) => `${w.fps.toFixed(1)} fps (want ≥ ${w.wanted.toFixed(1)})/${w.freezes} freezes`).join(', ');
+  assert.fail(`${who}: no ${opts.ms ?? 3000} ms window of smooth video without a freeze in ${attempts}: ${shown}`);
 }
 
 /** Sum of inbound-rtp counters over the page's subscribed tracks, and the video codecs received. */
