@@ -54,6 +54,8 @@ export const CLIENTS = { old: 'livekit-client-2.9.5', newest: 'livekit-client-2.
  * over a settled window (`settledVideo`); a stuttering or 1 fps path clearly fails.
  */
 export const MIN_FPS = 12;
+/** Whatever the publisher manages, fewer frames than this is not video (see `assertSmoothVideo`). */
+export const FLOOR_FPS = 8;
 
 /** A free TCP port on 127.0.0.1 (racy: released before the caller binds it; vroom is not started with it). */
 export function freeTcpPort() {
@@ -455,7 +457,8 @@ export async function settledVideo(page, { from, publisher, ms = 3000, stableMs 
  * Asserts that `page` receives smooth video: a settled window (`settledVideo`) without a
  * freeze, at ≥ MIN_FPS, or at ≥ 60 % of what the `publisher` page encoded meanwhile when
  * that is less (a publisher starved of CPU encodes fewer frames: that is not the path's
- * fault; a healthy one encodes 20 fps, so the bar is MIN_FPS). On this shared 2-core
+ * fault; a healthy one encodes 20 fps, so the bar is MIN_FPS), and never below FLOOR_FPS
+ * (a 1 fps stream fails whoever is to blame). On this shared 2-core
  * machine a CPU stall of the publisher or subscriber shows up as a freeze too, so a window
  * that fails is measured again, up to `attempts` windows in all (15 s): a path that
  * stutters or crawls fails every one. Returns the passing window.
@@ -464,7 +467,7 @@ export async function assertSmoothVideo(page, who, { attempts = 5, ...opts } = {
   const windows = [];
   for (let i = 0; i < attempts; i += 1) {
     const w = await settledVideo(page, i === 0 ? opts : { ...opts, stableMs: 0 });
-    w.wanted = w.sentFps === null ? MIN_FPS : Math.min(MIN_FPS, 0.6 * w.sentFps);
+    w.wanted = w.sentFps === null ? MIN_FPS : Math.max(FLOOR_FPS, Math.min(MIN_FPS, 0.6 * w.sentFps));
     windows.push(w);
     const sent = w.sentFps === null ? '' : ` (${w.sentFps.toFixed(1)} encoded)`;
     console.log(`${who}: ${w.fps.toFixed(1)} fps${sent}, ${w.freezes} freezes (${w.freezeMs} ms), widths ${w.widths.join('→')}, ${w.keyframes} keyframes, ${w.lost} lost`);
