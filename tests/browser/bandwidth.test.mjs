@@ -8,14 +8,15 @@
 // version, alice publishes the fake camera at 1280×720 with simulcast (320, 640 and 1280
 // wide) and bob subscribes:
 //   1. with the link at SLOW_KBIT, bob must settle on the 360p layer (640 wide: every sample
-//      of the settled window), decode at MIN_FPS or more over that window, and lose at most
-//      MAX_LOST packets;
+//      of the settled window), decode at MIN_FPS or more over that window, lose at most
+//      MAX_LOST packets, and never be given 720p again once on 360p;
 //   2. with the link unshaped, bob must reach the 720p layer;
 //   3. shaped again, bob must fall back and settle on 360p again, decoding at MIN_FPS, with
-//      at most MAX_LOST packets lost over the whole run.
+//      at most MAX_LOST packets lost over the whole run, and stay below 720p.
 // Then the README's other half: the same slow link with vroom started with
 // `--bwe-start-kbps 0` (estimation off, layers follow loss only) must NOT pass phase 1's
-// checks: without the estimate the subscriber is sent 720p until packets are lost.
+// checks: without the estimate the subscriber is sent 720p until packets are lost, moved down
+// by the loss, and sent 720p again after 10 s without loss.
 //
 // Run it as root inside a network namespace of its own (scripts/test.sh does): it creates the
 // server's namespace (held by a `sleep` it kills at the end) and the veth pair inside it.
@@ -27,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENTS, Harness, until } from './harness.mjs';
 import { Link } from './netlink.mjs';
 
-const HARD_TIMEOUT_MS = 480_000;
+const HARD_TIMEOUT_MS = 660_000;
 /** The slow link: between what the 360p and the 720p layers of the fake camera need. */
 const SLOW_KBIT = 600;
 /** The widths of the fake camera's 180p, 360p and 720p layers (bob must settle on 640). */
@@ -36,10 +37,10 @@ const NOMINAL_WIDTHS = [320, 640, 1280];
 const SETTLED_SAMPLES = 8;
 /**
  * Frame rate over the settled window that counts as "keeps decoding": the fake camera's
- * 360p layer arrives at 20–30 fps over a healthy slow link on the 2-core test machine; a
- * link that drops packets freezes, and the 1–2 fps of a stuck decoder fails.
+ * 360p layer arrives at about 20 fps over the slow link on the 2-core test machine (12–13
+ * with other media tests running on it); a stuck decoder's 0–2 fps fails.
  */
-const MIN_FPS = 12;
+const MIN_FPS = 8;
 /**
  * Packets bob may lose in a run (the slow phase, the climb and the fall back): measured 0–6
  * with the estimate on (32 once, with a build running on the 2 cores); with it off the same
@@ -131,6 +132,9 @@ async function settle(pageA, pageB, minSeconds, maxSeconds, label) {
   }
   log(label, samples);
   const j = judge(samples.slice(-SETTLED_SAMPLES));
+  // Once on 360p, a slow link must not be given 720p again (an upgrade is tested first).
+  const first360p = samples.findIndex(on360p);
+  j.backTo720p = first360p >= 0 && samples.slice(first360p).some((s) => s.layer === 2);
   console.log(`${label}, settled window: ${describeWindow(j)}`);
   return j;
 }
@@ -155,7 +159,13 @@ function judge(window) {
 }
 
 function describeWindow(j) {
-  return `widths ${j.widths.join(' ')} (layers ${j.layers.join(' ')}), ${j.fps.toFixed(1)} fps, ${j.lost} lost`;
+  return `widths ${j.widths.join(' ')} (layers ${j.layers.join(' ')}), ${j.fps.toFixed(1)} fps, ${j.lost} lost` +
+    (j.backTo720p === undefined ? '' : `, ${j.backTo720p ? '' : 'not '}back to 720p after 360p`);
+}
+
+/** The checks a slow phase must pass. */
+function passes(j) {
+  return j.on360p && j.decoding && j.lost <= MAX_LOST && !j.backTo720p;
 }
 
 /**
@@ -190,7 +200,7 @@ describe('simulcast layers follow the bandwidth estimate over a shaped link', ()
   });
 
   for (const pkg of [CLIENTS.old, CLIENTS.newest].filter((p) => !process.env.BW_ONLY || p.includes(process.env.BW_ONLY))) {
-    it(`${pkg}: slow link → 360p, open link → 720p, slow again → 360p`, { timeout: 200_000 }, async () => {
+    it(`${pkg}: slow link → 360p, open link → 720p, slow again → 360p`, { timeout: 240_000 }, async () => {
       const tag = pkg.replace(/[^0-9]/g, '');
       const { pageA, pageB } = await slowRoom(h, pkg, tag);
       try {
@@ -200,10 +210,11 @@ describe('simulcast layers follow the bandwidth estimate over a shaped link', ()
         assert.ok(slow.on360p, `not settled on the 360p layer over a ${SLOW_KBIT} kbit/s link: ${describeWindow(slow)}`);
         assert.ok(slow.decoding, `${slow.fps.toFixed(1)} fps over the slow link's settled window, want ≥ ${MIN_FPS}`);
         assert.ok(slow.lost <= MAX_LOST, `${slow.lost} packets lost over the slow link, want ≤ ${MAX_LOST}`);
+        assert.ok(!slow.backTo720p, `given 720p again over the slow link after 360p: ${describeWindow(slow)}`);
 
-        // 2. Open link: 720p.
+        // 2. Open link: 720p (within 90 s: on a busy machine the estimate grows slowly).
         link.unshape();
-        await until('bob reaches 720p on the open link', async () => (await sample(pageA, pageB)).layer === 2, 60_000);
+        await until('bob reaches 720p on the open link', async () => (await sample(pageA, pageB)).layer === 2, 90_000);
         await watch(pageA, pageB, 3, `${pkg} open`);
 
         // 3. Slow again: back to 360p, still decoding, and few packets lost in all.
@@ -212,6 +223,7 @@ describe('simulcast layers follow the bandwidth estimate over a shaped link', ()
         assert.ok(again.on360p, `not back on the 360p layer after the link narrowed: ${describeWindow(again)}`);
         assert.ok(again.decoding, `${again.fps.toFixed(1)} fps after falling back, want ≥ ${MIN_FPS}`);
         assert.ok(again.lost <= MAX_LOST, `${again.lost} packets lost in the run, want ≤ ${MAX_LOST}`);
+        assert.ok(!again.backTo720p, `given 720p again after falling back to 360p: ${describeWindow(again)}`);
       } finally {
         link.unshape();
         await pageA.close();
@@ -233,9 +245,9 @@ describe('simulcast layers follow the bandwidth estimate over a shaped link', ()
     const { pageA, pageB } = await slowRoom(off, CLIENTS.newest, 'off');
     try {
       const slow = await settle(pageA, pageB, 20, 40, `${CLIENTS.newest} slow, estimation off`);
-      console.log(`estimation off: on 360p ${slow.on360p}, decoding ${slow.decoding}, lost ≤ ${MAX_LOST} ${slow.lost <= MAX_LOST}`);
+      console.log(`estimation off: on 360p ${slow.on360p}, decoding ${slow.decoding}, lost ≤ ${MAX_LOST} ${slow.lost <= MAX_LOST}, back to 720p ${slow.backTo720p}`);
       assert.ok(
-        !(slow.on360p && slow.decoding && slow.lost <= MAX_LOST),
+        !passes(slow),
         `with estimation off the slow link passed the checks the estimate is meant to make pass: ${describeWindow(slow)}`,
       );
     } finally {

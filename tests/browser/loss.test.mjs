@@ -26,8 +26,11 @@ const HARD_TIMEOUT_MS = 420_000;
 const NACK_LOSS_PERCENT = 10;
 /** How long the resend test measures, once the loss has been on for a while. */
 const NACK_WINDOW_MS = 10_000;
-/** Decoded frame rate over that window that counts as smooth video (the fake camera sends 30). */
-const MIN_FPS = 12;
+/**
+ * Decoded frame rate over that window that counts as video that keeps playing: measured
+ * 19–21 fps with resends on the 2-core test machine, 1.5–4.3 fps without.
+ */
+const MIN_FPS = 8;
 /**
  * Time bob's video may spend frozen in that window (Chromium's freezes: a frame much later
  * than the ones before; a resent packet can come too late for its frame, and a busy machine
