@@ -22,7 +22,7 @@
 // server's namespace (held by a `sleep` it kills at the end) and the veth pair inside it.
 // Everything started here is killed by PID; a watchdog ends the file after HARD_TIMEOUT_MS.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENTS, Harness, until } from './harness.mjs';
@@ -197,6 +197,12 @@ describe('simulcast layers follow the bandwidth estimate over a shaped link', ()
     await h.stopAll();
     await off.stopAll();
     link.close();
+  });
+
+  // Page errors and SDK reconnects fail the test that had them (see the harness).
+  afterEach(() => {
+    h.assertClean();
+    off.assertClean();
   });
 
   for (const pkg of [CLIENTS.old, CLIENTS.newest].filter((p) => !process.env.BW_ONLY || p.includes(process.env.BW_ONLY))) {

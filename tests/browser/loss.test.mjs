@@ -15,7 +15,7 @@
 // Run it as root inside a network namespace of its own (scripts/test.sh does). Everything
 // started here is killed by PID; a watchdog ends the file after HARD_TIMEOUT_MS.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENTS, Harness, until } from './harness.mjs';
@@ -153,6 +153,10 @@ for (const pkg of [CLIENTS.old, CLIENTS.newest].filter((p) => !process.env.LOSS_
       await pageA?.close();
       await pageB?.close();
     });
+
+    // Page errors and SDK reconnects (none expected: the loss is on UDP only, and shorter
+    // than ICE's consent timeout) fail the test that had them (see the harness).
+    afterEach(() => h.assertClean());
 
     it('video lost on the way to the subscriber is resent: NACKs answered, video keeps decoding', { timeout: 60_000 }, async () => {
       link.loss(NACK_LOSS_PERCENT, { to: [bobPort] });
