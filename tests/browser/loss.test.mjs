@@ -34,9 +34,9 @@ const MIN_FPS = 8;
 /**
  * Time bob's video may spend frozen in that window (Chromium's freezes: a frame much later
  * than the ones before; a resent packet can come too late for its frame, and a busy machine
- * stutters too: measured 0.2–1.6 s). Without resends it is frozen 9–12 s of the 10.
+ * stutters too: measured 0–3 s). Without resends it is frozen 9–12 s of the 10.
  */
-const MAX_FROZEN_MS = 4000;
+const MAX_FROZEN_MS = 5000;
 /**
  * Keyframe requests bob may send in that window. A lost packet that is resent needs no
  * keyframe; one that is not leaves its frame and every later one undecodable until a
