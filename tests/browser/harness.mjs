@@ -16,7 +16,6 @@ import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,18 +55,6 @@ export const CLIENTS = { old: 'livekit-client-2.9.5', newest: 'livekit-client-2.
 export const MIN_FPS = 12;
 /** Whatever the publisher manages, fewer frames than this is not video (see `assertSmoothVideo`). */
 export const FLOOR_FPS = 8;
-
-/** A free TCP port on 127.0.0.1 (racy: released before the caller binds it; vroom is not started with it). */
-export function freeTcpPort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function until(what, fn, timeoutMs = STEP_TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
@@ -122,18 +109,6 @@ export class Harness {
       headless: false,
       args: CHROMIUM_ARGS,
       timeout: STEP_TIMEOUT_MS,
-    });
-  }
-
-  /** Waits until `/healthz` answers 200 (kept for callers; `start` waits for the banner instead). */
-  async waitForHealth() {
-    await until('vroom healthy', async () => {
-      if (this.vroom.exitCode !== null) throw new Error(`vroom exited with ${this.vroom.exitCode}`);
-      try {
-        return (await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1000) })).ok;
-      } catch {
-        return false;
-      }
     });
   }
 
