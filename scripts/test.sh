@@ -48,6 +48,10 @@ done
 step "test dependencies (Chromium, npm and Python packages)"
 scripts/install-test-deps.sh
 
+step "web SDK, meeting UI and example app (npm: install, lint, typecheck, unit tests, build)"
+# Before cargo: the vroom binary embeds web/dist.
+scripts/build-ui.sh --check
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -56,6 +56,24 @@ export const MIN_FPS = 12;
 /** Whatever the publisher manages, fewer frames than this is not video (see `assertSmoothVideo`). */
 export const FLOOR_FPS = 8;
 
+/**
+ * A page init script: Chromium's fake camera asked for 640×360 at 20 fps whatever the page
+ * requests (the meeting UI captures 720p; several pages encoding 720p simulcast do not fit a
+ * shared 2-core machine).
+ */
+export function smallCamera() {
+  const md = navigator.mediaDevices;
+  if (!md?.getUserMedia) return;
+  const real = md.getUserMedia.bind(md);
+  md.getUserMedia = (c) => {
+    if (c?.video) {
+      const base = typeof c.video === 'object' ? c.video : {};
+      c = { ...c, video: { ...base, width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 20 } } };
+    }
+    return real(c);
+  };
+}
+
 export async function until(what, fn, timeoutMs = STEP_TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

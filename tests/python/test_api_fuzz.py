@@ -12,7 +12,8 @@ Exclusions, each required by the contract:
   * the failed-authentication and member rate limits are off in this server: the fuzzer
     sends bad credentials on purpose, thousands of times; the limits are tested in
     crates/vroom/tests/rate_limits.rs.
-Webhook URLs the fuzzer registers are rewritten to a closed loopback port (fuzz/hooks.py).
+Webhook URLs the fuzzer registers are rewritten to a closed loopback port (fuzz/hooks.py) when
+they match the document's URL pattern; the others must be refused as generated.
 
 VROOM_FUZZ_SECONDS bounds each run (default 90 s for the server API, half for the member API).
 """
@@ -34,15 +35,27 @@ SECONDS = int(os.environ.get("VROOM_FUZZ_SECONDS", "90"))
 NO_AUTH_LIMITS = ("--rate-limit-auth-failure-rps", "0", "--rate-limit-member-rps", "0")
 
 
+def openapi_document(base):
+    with urllib.request.urlopen(base + "/open-api/openapi.json", timeout=10) as r:
+        return json.load(r)
+
+
+def callback_url_pattern(base):
+    return openapi_document(base)["components"]["schemas"]["CallbackApiInput"]["properties"]["url"]["pattern"]
+
+
 def schemathesis(base, auth_args, path_regex, seconds):
     cmd = [
         os.path.join(os.path.dirname(sys.executable), "schemathesis"), "--config-file", "schemathesis.toml",
         "run", base + "/open-api/openapi.json", *auth_args,
         "--include-path-regex", path_regex,
-        "--checks", "all", "--exclude-checks", "unsupported_method",
+        # ensure_resource_availability (ST302) is left out: /v2/apps/me and /v2/vicollo-apps/me
+        # are one app under two prefixes, so a member the stateful phase deletes through one
+        # prefix is "just created, not found" for a link followed through the other.
+        "--checks", "all", "--exclude-checks", "unsupported_method,ensure_resource_availability",
         "--max-time", str(seconds), "--continue-on-failure", "--no-color",
     ]
-    env = dict(os.environ, SCHEMATHESIS_HOOKS="hooks")
+    env = dict(os.environ, SCHEMATHESIS_HOOKS="hooks", VROOM_FUZZ_URL_PATTERN=callback_url_pattern(base))
     out = subprocess.run(cmd, cwd=FUZZ, env=env, capture_output=True, text=True, timeout=seconds + 120)
     return out.returncode, out.stdout + out.stderr
 
@@ -64,7 +77,9 @@ def test_schema_fuzzing_finds_nothing(api):
             auth, paths, seconds = ["--header", "Authorization: Bearer " + login["accessToken"]], "^/v2/members", SECONDS // 2
         code, output = schemathesis(base, auth, paths, max(seconds, 10))
         tail = "\n".join(output.splitlines()[-60:])
-        assert code == 0, f"schemathesis found failures:\n{tail}"
+        # The failing cases come before the warnings and summary: show them whole.
+        failures = output[output.find("FAILURES") :] if "FAILURES" in output else tail
+        assert code == 0, f"schemathesis found failures:\n{failures[:20000]}"
         # It really ran: thousands of cases, every operation of the API.
         assert generated(output) > 500, tail
         assert "Tested: 0" not in output, tail
@@ -77,7 +92,7 @@ def resolver_root(doc, schema):
 
 def test_every_example_matches_its_schema():
     with running_vroom() as base:
-        doc = json.load(urllib.request.urlopen(base + "/open-api/openapi.json", timeout=10))
+        doc = openapi_document(base)
     checked = 0
     for path, item in doc["paths"].items():
         for method, op in item.items():

@@ -74,6 +74,7 @@ impl Modify for SecuritySchemes {
         server_api::live_participants, server_api::approve_participant, server_api::reject_participant,
         member_api::refresh_token, member_api::list_sessions, member_api::list_participants,
         member_api::live_participants, member_api::approve_participant, member_api::reject_participant,
+        server_api::patch_app, server_api::remove_participant, member_api::end_room, member_api::remove_participant,
         webhooks_api::put_callback, webhooks_api::get_callback, webhooks_api::delete_callback,
         webhooks_api::list_events, webhooks_api::list_deliveries, webhooks_api::redeliver,
     ),

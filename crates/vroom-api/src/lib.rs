@@ -1,7 +1,7 @@
 //! # vroom-api
 //!
 //! The HTTP surface of vroom: the server API, the member API, the OpenAPI document and
-//! Swagger UI, health and Prometheus metrics; authentication extractors and the one place
+//! Swagger UI, the prebuilt meeting UI's files and pages, health and Prometheus metrics; authentication extractors and the one place
 //! where errors become `{errorCode, errorMessage}` responses.
 //!
 //! It must not hold business rules: handlers parse, call `vroom_platform::Platform`, and
@@ -16,6 +16,7 @@ pub mod ratelimit;
 pub mod serve;
 pub mod server_api;
 pub mod state;
+pub mod web_ui;
 pub mod webhooks_api;
 
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v2/vicollo-apps/me", server)
         .merge(member_api::routes())
         .merge(docs::routes())
+        .merge(web_ui::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -29,12 +29,14 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/members/me/video-rooms", post(create_room).get(list_rooms))
         .route("/v2/members/me/video-rooms/uuid/{uuid}", get(get_room_by_uuid))
         .route("/v2/members/me/video-rooms/{id}", get(get_room).patch(patch_room).delete(delete_room))
+        .route("/v2/members/me/video-rooms/{id}/end", post(end_room))
         .route("/v2/members/me/video-rooms/{id}/web-rtc-tokens", post(web_rtc_tokens))
         .route("/v2/members/me/video-rooms/{id}/sessions", get(list_sessions))
         .route("/v2/members/me/video-rooms/{id}/sessions/{sessionNo}/participants", get(list_participants))
         .route("/v2/members/me/video-rooms/{id}/participants", get(live_participants))
         .route("/v2/members/me/video-rooms/{id}/participants/{appUserId}/approve", post(approve_participant))
         .route("/v2/members/me/video-rooms/{id}/participants/{appUserId}/reject", post(reject_participant))
+        .route("/v2/members/me/video-rooms/{id}/participants/{appUserId}/remove", post(remove_participant))
         .route("/v2/members/refresh-token", post(refresh_token))
 }
 
@@ -206,4 +208,31 @@ async fn reject_participant(
     Path((id, app_user_id)): Path<(i64, String)>,
 ) -> ApiResult<Json<LiveParticipant>> {
     Ok(Json(s.platform.reject_participant(&m.app, id, &app_user_id, Actor::Member(&m)).await?))
+}
+
+#[utoipa::path(post, path = "/v2/members/me/video-rooms/{id}/end", tag = "member-api", params(("id" = i64, Path)),
+    responses((status = 200, body = VideoRoom), (status = 403, description = "not the room's owner", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("memberToken" = [])))]
+/// The owner ends the room for everyone: no more joins or media credentials.
+async fn end_room(
+    State(s): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<VideoRoom>> {
+    Ok(Json(s.platform.end_room_as(&m.app, id, Actor::Member(&m)).await?))
+}
+
+#[utoipa::path(post, path = "/v2/members/me/video-rooms/{id}/participants/{appUserId}/remove", tag = "member-api",
+    params(("id" = i64, Path), ("appUserId" = String, Path)),
+    responses((status = 200, description = "removed from the room; the participant as it was", body = LiveParticipant),
+        (status = 403, description = "not the room's owner", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("memberToken" = [])))]
+/// The owner removes a participant from the room.
+async fn remove_participant(
+    State(s): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path((id, app_user_id)): Path<(i64, String)>,
+) -> ApiResult<Json<LiveParticipant>> {
+    Ok(Json(s.platform.remove_participant(&m.app, id, &app_user_id, Actor::Member(&m)).await?))
 }

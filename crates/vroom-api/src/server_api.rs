@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use vroom_platform::input::{self, EmbedUrlInput, MemberInput, VideoRoomInput, WebRtcTokenInput};
+use vroom_platform::input::{self, AppSettingsInput, EmbedUrlInput, MemberInput, VideoRoomInput, WebRtcTokenInput};
 use vroom_platform::model::*;
 use vroom_platform::service::{EmbedUrl, LoginResponse, RtcCredentials};
 use vroom_platform::{Actor, RoomKey};
@@ -22,7 +22,7 @@ use vroom_platform::session::{Participation, RoomSession};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(app_info))
+        .route("/", get(app_info).patch(patch_app))
         .route("/members", post(upsert_member).get(list_members))
         .route("/members/login", post(login))
         .route("/members/{appUserId}", get(get_member).patch(patch_member).delete(delete_members))
@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/video-rooms/{id}/participants", get(live_participants))
         .route("/video-rooms/{id}/participants/{appUserId}/approve", post(approve_participant))
         .route("/video-rooms/{id}/participants/{appUserId}/reject", post(reject_participant))
+        .route("/video-rooms/{id}/participants/{appUserId}/remove", post(remove_participant))
         .merge(crate::webhooks_api::routes())
 }
 
@@ -99,6 +100,17 @@ impl VideoRoomListQuery {
 /// The authenticated app.
 async fn app_info(AuthApp(app): AuthApp) -> Json<App> {
     Json(app)
+}
+
+#[utoipa::path(patch, path = "/v2/apps/me", tag = "server-api", request_body = AppSettingsInput,
+    responses((status = 200, body = App), (status = 400, body = ErrorBody)), security(("appCredentials" = [])))]
+/// vroom extension: changes the app's own settings (which sites may frame its meeting page).
+async fn patch_app(
+    State(s): State<AppState>,
+    app: AuthApp,
+    JsonBody(body): JsonBody<AppSettingsInput>,
+) -> ApiResult<Json<App>> {
+    Ok(Json(s.platform.update_app_settings(&app.app_ref(), &body).await?))
 }
 
 #[utoipa::path(post, path = "/v2/apps/me/members", tag = "server-api", request_body = MemberInput,
@@ -341,4 +353,18 @@ async fn reject_participant(
     Path((id, app_user_id)): Path<(i64, String)>,
 ) -> ApiResult<Json<LiveParticipant>> {
     Ok(Json(s.platform.reject_participant(&app.app_ref(), id, &app_user_id, Actor::App).await?))
+}
+
+#[utoipa::path(post, path = "/v2/apps/me/video-rooms/{id}/participants/{appUserId}/remove", tag = "server-api",
+    params(("id" = i64, Path), ("appUserId" = String, Path)),
+    responses((status = 200, description = "removed from the room (the client is told PARTICIPANT_REMOVED); the participant as it was", body = LiveParticipant),
+        (status = 404, description = "no such room, or the member is not in it", body = ErrorBody)),
+    security(("appCredentials" = [])))]
+/// vroom extension: removes a participant from the room, waiting or not.
+async fn remove_participant(
+    State(s): State<AppState>,
+    app: AuthApp,
+    Path((id, app_user_id)): Path<(i64, String)>,
+) -> ApiResult<Json<LiveParticipant>> {
+    Ok(Json(s.platform.remove_participant(&app.app_ref(), id, &app_user_id, Actor::App).await?))
 }

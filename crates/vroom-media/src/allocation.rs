@@ -39,6 +39,17 @@ pub struct Allocation {
     pub next: Option<u64>,
 }
 
+impl Allocation {
+    /// Whether the subscriber's link, as estimated, is what limits it: something it asks for
+    /// is held back, or what it gets takes more than [`UPGRADE_SHARE`] of the estimate. Only
+    /// then is its video paced (spread at the estimate's rate): a burst (a keyframe) into a
+    /// link with room to spare goes out at once instead of waiting in a pacer, which costs
+    /// latency and a wake-up per packet and protects nothing.
+    pub fn link_limits(&self, estimate: u64) -> bool {
+        self.next.is_some() || self.used as f64 > estimate as f64 * UPGRADE_SHARE
+    }
+}
+
 /// Shares an estimate (bit/s) among `tracks`, after `fixed` (audio; bit/s) is taken:
 /// `estimate` is what layers being received must fit in, `sustained` (what the link carried
 /// lately without the estimate falling) what upgrades are measured against, so a high
@@ -92,6 +103,21 @@ mod tests {
     /// A simulcast camera: 150 kbit/s, 500 kbit/s, 1.5 Mbit/s.
     fn camera(current: Option<usize>) -> Track {
         Track { rates: vec![150_000, 500_000, 1_500_000], current }
+    }
+
+    #[test]
+    fn a_link_limits_when_a_layer_is_held_back_or_the_estimate_is_nearly_used() {
+        // Everything asked for, with room: unpaced.
+        let open = allocate(4_000_000, 4_000_000, 64_000, &[camera(None)]);
+        assert!(!open.link_limits(4_000_000));
+        // The best layer held back: paced.
+        let narrow = allocate(1_200_000, 1_200_000, 64_000, &[camera(None)]);
+        assert!(narrow.link_limits(1_200_000));
+        // Everything given, but the estimate fell under what is sent (layers being received
+        // are kept while they fit the whole estimate): paced.
+        let kept = allocate(1_700_000, 1_700_000, 64_000, &[camera(Some(2))]);
+        assert_eq!((kept.layers.as_slice(), kept.next), ([2].as_slice(), None));
+        assert!(kept.link_limits(1_700_000));
     }
 
     #[test]

@@ -55,9 +55,11 @@
 
 pub mod activity;
 pub mod allocation;
+pub mod codec;
 pub mod codec_preference;
 pub mod congestion;
 pub mod data;
+pub mod estimator;
 pub mod forward;
 pub mod ids;
 pub mod layer;

@@ -245,6 +245,11 @@ pub enum MediaEvent {
         cid: String,
         track: TrackView,
     },
+    /// An `AddTrack` refused, with why: the client is told (not only the log).
+    TrackRefused {
+        cid: String,
+        reason: crate::state::StateError,
+    },
     /// Full snapshots of participants that changed (their complete track lists).
     ParticipantsChanged(Vec<ParticipantView>),
     /// The server removed this participant; the session should tell the client and close.

@@ -103,6 +103,9 @@ pub struct MediaCounters {
     pub datagrams_received: AtomicU64,
     /// Datagrams the kernel did not take (send buffer full, or an error for that peer).
     pub datagrams_send_dropped: AtomicU64,
+    /// Datagrams received that no peer connection took (unknown source and not an ICE
+    /// check for one of ours, or refused by the peer): dropped.
+    pub datagrams_unmatched: AtomicU64,
 }
 
 /// Whether a datagram is (S)RTP media rather than RTCP, STUN or DTLS (RFC 7983, and
@@ -479,7 +482,9 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
                 if is_rtp(datagram) {
                     counters.rtp_received.fetch_add(1, Ordering::Relaxed);
                 }
-                sfu.handle_receive(Instant::now(), source, datagram, &mut sink);
+                if !sfu.handle_receive(Instant::now(), source, datagram, &mut sink) {
+                    counters.datagrams_unmatched.fetch_add(1, Ordering::Relaxed);
+                }
             }
             flush(&socket, &mut queue, counters);
             handled += n;

@@ -97,13 +97,43 @@ impl Platform {
         app_user_id: &str,
         actor: Actor<'_>,
     ) -> Result<LiveParticipant> {
-        let (room, media, current) = self.present_participant(app, room_id, app_user_id, actor).await?;
-        media.remove_participant(&room.uuid, app_user_id, Removal::Rejected);
-        Ok(current.into())
+        self.evict(app, room_id, app_user_id, actor, Removal::Rejected).await
+    }
+
+    /// Removes a present participant (waiting or not) from the room; it is told it was
+    /// removed and may join again with new credentials. Returns it as it was.
+    pub async fn remove_participant(
+        &self,
+        app: &AppRef,
+        room_id: VideoRoomId,
+        app_user_id: &str,
+        actor: Actor<'_>,
+    ) -> Result<LiveParticipant> {
+        self.evict(app, room_id, app_user_id, actor, Removal::Removed).await
+    }
+
+    /// The room's owner ends it for everyone (the server API's `end`).
+    pub async fn end_room_as(&self, app: &AppRef, room_id: VideoRoomId, actor: Actor<'_>) -> Result<VideoRoom> {
+        self.owned_room(app, room_id, actor).await?;
+        self.end_room(app, room_id).await
     }
 }
 
 impl Platform {
+    /// Removes a present participant, telling its client `reason`; returns it as it was.
+    async fn evict(
+        &self,
+        app: &AppRef,
+        room_id: VideoRoomId,
+        app_user_id: &str,
+        actor: Actor<'_>,
+        reason: Removal,
+    ) -> Result<LiveParticipant> {
+        let (room, media, current) = self.present_participant(app, room_id, app_user_id, actor).await?;
+        media.remove_participant(&room.uuid, app_user_id, reason);
+        Ok(current.into())
+    }
+
     /// The room (owned by `actor`), the media server, and `app_user_id` as it is in the room
     /// now; 404 when it is not present.
     async fn present_participant(

@@ -62,13 +62,34 @@ pub struct EventQuery {
 /// Longest accepted receiver URL, in bytes.
 pub const URL_MAX: usize = 2048;
 
+/// What a receiver URL must match, whole: http(s), a host name of letter-initial labels or a
+/// dotted IPv4 address (a bare number is refused: URL parsers take `http://1` for 0.0.0.1),
+/// an optional port 1–65535, a path and a query of URL characters (no fragment, no user
+/// info). The OpenAPI document states the same pattern, so what the schema admits and what
+/// the server accepts are one rule.
+pub const CALLBACK_URL_PATTERN: &str = concat!(
+    r"^https?://",
+    r"([A-Za-z][A-Za-z0-9-]*(\.[A-Za-z][A-Za-z0-9-]*)*",
+    r"|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})",
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?",
+    r"(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?",
+    r"(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$",
+);
+
+fn valid_callback_url(raw: &str) -> Result<url::Url> {
+    static PATTERN: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(CALLBACK_URL_PATTERN).expect("CALLBACK_URL_PATTERN compiles"));
+    if raw.len() > URL_MAX || !PATTERN.is_match(raw) {
+        return Err(Error::invalid_body(format!(
+            "url must be an http(s) URL with a host name or IPv4 address, an optional port and path, of at most {URL_MAX} characters"
+        )));
+    }
+    url::Url::parse(raw).map_err(|e| Error::invalid_body(format!("url is not a valid URL: {e}")))
+}
+
 impl Platform {
     pub async fn put_callback_api(&self, app: &AppRef, body: &CallbackApiInput) -> Result<CallbackApiView> {
-        let url = url::Url::parse(body.url.trim())
-            .map_err(|e| Error::invalid_body(format!("url is not a valid URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || body.url.len() > URL_MAX {
-            return Err(Error::invalid_body(format!("url must be an http(s) URL of at most {URL_MAX} characters")));
-        }
+        let url = valid_callback_url(&body.url)?;
         let non_empty = |v: &Option<String>| v.as_ref().filter(|s| !s.is_empty()).cloned();
         let callback = CallbackApi {
             app_id: app.id,
@@ -122,4 +143,40 @@ impl Platform {
 
 fn no_callback() -> Error {
     Error::new(ErrorCode::CallbackApiNotFound, "no callback API is registered for this app")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_callback_url;
+
+    #[test]
+    fn receiver_urls_follow_the_documented_pattern() {
+        for ok in [
+            "http://localhost:9",
+            "https://hooks.example.com/vroom/events?token=a%20b&x=1",
+            "https://example.com/a/b",
+            "http://10.0.0.5:8080/hook",
+            "https://a-b.example:65535",
+        ] {
+            assert!(valid_callback_url(ok).is_ok(), "{ok} should be accepted");
+        }
+        for bad in [
+            "http://1",
+            "http://0x7f",
+            "http://256.1.1.1",
+            "http://example.com:0",
+            "http://example.com:65536",
+            "ftp://example.com",
+            " http://example.com",
+            "http://example.com\n",
+            "http://exa mple.com",
+            "http://[::1]/",
+            "http://example.com/a b",
+            "http://user@example.com",
+        ] {
+            assert!(valid_callback_url(bad).is_err(), "{bad:?} should be refused");
+        }
+        let long = format!("http://example.com/{}", "a".repeat(super::URL_MAX));
+        assert!(valid_callback_url(&long).is_err());
+    }
 }

@@ -169,6 +169,10 @@ impl VideoRoomInput {
 pub struct WebRtcTokenInput {
     #[serde(default)]
     pub password: Option<String>,
+    /// vroom extension: the grant an observer embed URL carries in its `key`; with it the
+    /// member joins hidden and subscribe-only.
+    #[serde(default)]
+    pub observer_grant: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub custom_data: Option<Value>,
@@ -182,6 +186,68 @@ impl WebRtcTokenInput {
         }
         self.custom_data.as_ref().map(parse_custom_data).transpose()
     }
+}
+
+/// Body of `PATCH /v2/apps/me` (vroom extension): the app's own settings.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppSettingsInput {
+    /// Sites that may frame the meeting page: CSP `frame-ancestors` sources such as
+    /// `https://app.example.com`, `https://*.example.com`, `'self'`; `null` lets any site
+    /// embed it (the default), `[]` none. Absent: unchanged.
+    #[serde(default, deserialize_with = "nullable")]
+    pub embed_frame_ancestors: Option<Option<Vec<String>>>,
+}
+
+/// At most this many `frame-ancestors` sources per app.
+pub const FRAME_ANCESTORS_MAX: usize = 32;
+
+impl AppSettingsInput {
+    /// Each source must be one CSP source expression that a header can carry as is.
+    pub fn validate(&self) -> Result<()> {
+        let Some(Some(sources)) = &self.embed_frame_ancestors else { return Ok(()) };
+        if sources.len() > FRAME_ANCESTORS_MAX {
+            return Err(Error::invalid_body(format!(
+                "embedFrameAncestors holds at most {FRAME_ANCESTORS_MAX} sources"
+            )));
+        }
+        for source in sources {
+            if !frame_ancestor_source(source) {
+                return Err(Error::invalid_body(format!(
+                    "embedFrameAncestors: {source:?} is not a source such as https://app.example.com, \
+                     https://*.example.com, https: or 'self'"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `'self'`, a scheme (`https:`), or `scheme://host[:port]` where host may start with `*.`.
+fn frame_ancestor_source(s: &str) -> bool {
+    if s == "'self'" {
+        return true;
+    }
+    if let Some(scheme) = s.strip_suffix(':') {
+        return matches!(scheme, "https" | "http");
+    }
+    let Some((scheme, authority)) = s.split_once("://") else { return false };
+    if !matches!(scheme, "https" | "http") || authority.is_empty() || authority.len() > 253 {
+        return false;
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    let host_ok = !host.is_empty()
+        && host
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let port_ok =
+        port.is_none_or(|p| p == "*" || (!p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit())));
+    host_ok && port_ok
 }
 
 /// Body of the embed-URL request.

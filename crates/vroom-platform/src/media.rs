@@ -23,6 +23,8 @@ pub enum Removal {
     MemberDeleted,
     /// A waiting participant was not admitted.
     Rejected,
+    /// The room's owner (or the app) removed the participant.
+    Removed,
 }
 
 /// What a participant may do in the media server (LiveKit's `ParticipantPermission`, the
@@ -39,6 +41,9 @@ pub struct MediaPermission {
 impl MediaPermission {
     /// A regular participant.
     pub const FULL: Self = Self { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false };
+    /// An observer (embed URL with `isObserver`): hidden, sees, hears and chats, publishes
+    /// no media.
+    pub const OBSERVER: Self = Self { can_publish: false, can_subscribe: true, can_publish_data: true, hidden: true };
     /// A participant waiting for approval: present, invisible, receiving and sending nothing.
     pub const WAITING: Self = Self { can_publish: false, can_subscribe: false, can_publish_data: false, hidden: true };
 

@@ -50,12 +50,26 @@ pub struct App {
     /// The public half of the app's credentials; not part of the App DTO.
     #[serde(skip)]
     pub api_key: String,
+    /// vroom extension: the sites that may show this app's meeting page in a frame (CSP
+    /// `frame-ancestors` sources); `null` lets any site embed it, `[]` none.
+    pub embed_frame_ancestors: Option<Vec<String>>,
 }
 
 impl App {
     pub fn as_ref(&self) -> AppRef {
         AppRef { id: self.id, name: self.name.clone() }
     }
+
+    pub fn embed_policy(&self) -> EmbedPolicy {
+        EmbedPolicy { frame_ancestors: self.embed_frame_ancestors.clone() }
+    }
+}
+
+/// How an app's meeting page may be embedded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmbedPolicy {
+    /// CSP `frame-ancestors` sources; `None`: any site.
+    pub frame_ancestors: Option<Vec<String>>,
 }
 
 /// The built-in member every app has: the owner of rooms the server API creates without

@@ -6,11 +6,11 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use base64::Engine;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::NewEvent;
-use crate::input::{self, EmbedUrlInput, MemberInput, VideoRoomInput, WebRtcTokenInput};
+use crate::input::{self, AppSettingsInput, EmbedUrlInput, MemberInput, VideoRoomInput, WebRtcTokenInput};
 use crate::media::{MediaControl, MediaPermission, Removal};
 use crate::model::*;
 use crate::store::{NewRefreshToken, RefreshOutcome, Store};
@@ -126,6 +126,32 @@ impl Platform {
                 .ok_or_else(|| Error::new(ErrorCode::AppNotFound, "dev app vanished")),
             None => self.store.create_app("dev", KEY, token::sha256(SECRET), time::now()).await,
         }
+    }
+
+    /// Applies `PATCH /v2/apps/me`.
+    pub async fn update_app_settings(&self, app: &AppRef, input: &AppSettingsInput) -> Result<App> {
+        input.validate()?;
+        let missing = || Error::new(ErrorCode::AppNotFound, "the app no longer exists");
+        match &input.embed_frame_ancestors {
+            Some(sources) => self
+                .store
+                .set_app_embed_frame_ancestors(app.id, sources.as_deref(), time::now())
+                .await?
+                .ok_or_else(missing),
+            None => self.store.app(app.id).await?.ok_or_else(missing),
+        }
+    }
+
+    /// How the meeting page of app `id` may be embedded (any site when there is no such app:
+    /// the page then shows the API's error).
+    pub async fn embed_policy_of_app(&self, id: AppId) -> Result<EmbedPolicy> {
+        Ok(self.store.app(id).await?.map(|a| a.embed_policy()).unwrap_or_default())
+    }
+
+    /// The embed policy of the app that owns the room `uuid`.
+    pub async fn embed_policy_of_room(&self, uuid: &str) -> Result<EmbedPolicy> {
+        let Some(room) = self.store.room_by_uuid_any(uuid).await? else { return Ok(EmbedPolicy::default()) };
+        self.embed_policy_of_app(room.app.id).await
     }
 
     pub async fn list_apps(&self) -> Result<Vec<App>> {
@@ -455,6 +481,14 @@ impl Platform {
         if room.video_room_state.is_closed() {
             return Err(Error::new(ErrorCode::VideoRoomEnded, "the video room has ended or was cancelled"));
         }
+        // The app granted observing (the password and approval are its to waive).
+        if let Some(grant) = &body.observer_grant {
+            let claims = self.keys.verify_observer_grant(grant)?;
+            if claims.app_id != room.app.id || claims.member_id != member.id || claims.room != room.uuid {
+                return Err(Error::new(ErrorCode::AccessDenied, "observerGrant was issued for another member or room"));
+            }
+            return self.rtc_credentials(room, member, custom_data, MediaPermission::OBSERVER);
+        }
         if check_password
             && room.member.id != member.id
             && let Some(hash) = room.password_hash.clone()
@@ -531,8 +565,13 @@ impl Platform {
         }
         let member = self.get_member(app, app_user_id).await?;
         let login = self.issue_tokens(&member).await?;
-        let key =
-            base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&login).map_err(Error::internal)?);
+        let mut key = serde_json::to_value(&login).map_err(Error::internal)?;
+        if body.is_observer == Some(true) {
+            // What lets the page join hidden: the app asked for an observer, not the member.
+            let grant = self.keys.mint_observer_grant(app.id, member.id, &room.uuid, time::now())?;
+            key["observerGrant"] = Value::String(grant);
+        }
+        let key = base64::engine::general_purpose::STANDARD.encode(key.to_string());
         let mut url =
             format!("{}/vicollo-apps/{}/rooms/join/{}?key={}", self.urls.http, app.id, room.uuid, query_escape(&key));
         let mut param = |name: &str, value: Option<String>| {

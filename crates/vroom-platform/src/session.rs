@@ -228,7 +228,7 @@ impl Platform {
         if let Actor::Member(m) = actor
             && room.member.id != m.id
         {
-            return Err(Error::new(crate::ErrorCode::AccessDenied, "only the room's owner may see its attendance"));
+            return Err(Error::new(crate::ErrorCode::AccessDenied, "only the room's owner may do this"));
         }
         Ok(room)
     }

@@ -75,6 +75,12 @@ pub trait Store: Send + Sync + 'static {
     async fn app(&self, id: AppId) -> StoreResult<Option<App>>;
     async fn app_credentials(&self, api_key: &str) -> StoreResult<Option<AppCredentials>>;
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
+    async fn set_app_embed_frame_ancestors(
+        &self,
+        id: AppId,
+        sources: Option<&[String]>,
+        now: Timestamp,
+    ) -> StoreResult<Option<App>>;
     async fn set_app_secret(&self, id: AppId, secret_hash: [u8; 32], now: Timestamp) -> StoreResult<Option<App>>;
 
     // Members (deleted members are invisible to every method).

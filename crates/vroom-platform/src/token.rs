@@ -91,6 +91,22 @@ pub struct MediaTokenClaims {
     pub metadata: String,
 }
 
+/// What an observer embed URL grants: this member may join this room hidden and
+/// subscribe-only. Signed with the member-token key, under an audience of its own so that
+/// it can never pass for an access token (nor one for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObserverGrantClaims {
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub app_id: AppId,
+    pub member_id: MemberId,
+    /// The room's uuid.
+    pub room: String,
+}
+
+const OBSERVER_AUDIENCE: &str = "vroom-observer";
+
 /// Signing keys and lifetimes.
 #[derive(Clone)]
 pub struct TokenKeys {
@@ -149,6 +165,35 @@ impl TokenKeys {
         }
     }
 
+    /// A grant that lasts as long as the login it travels with can be refreshed.
+    pub fn mint_observer_grant(
+        &self,
+        app_id: AppId,
+        member_id: MemberId,
+        room: &str,
+        now: Timestamp,
+    ) -> Result<String> {
+        let claims = ObserverGrantClaims {
+            iss: ISSUER.into(),
+            aud: OBSERVER_AUDIENCE.into(),
+            exp: now.timestamp() + self.refresh_ttl.as_secs() as i64,
+            app_id,
+            member_id,
+            room: room.into(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.member_enc).map_err(Error::internal)
+    }
+
+    pub fn verify_observer_grant(&self, grant: &str) -> Result<ObserverGrantClaims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[OBSERVER_AUDIENCE]);
+        validation.leeway = 0;
+        jsonwebtoken::decode::<ObserverGrantClaims>(grant, &self.member_dec, &validation)
+            .map(|d| d.claims)
+            .map_err(|_| Error::new(ErrorCode::AccessDenied, "observerGrant is not a valid observer grant"))
+    }
+
     pub fn mint_media_token(&self, claims: &MediaTokenClaims) -> Result<String> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.media_enc).map_err(Error::internal)
     }
@@ -187,6 +232,20 @@ mod tests {
         let t = other.mint_access_token(1, 1, "a", crate::time::now()).unwrap();
         assert_eq!(k.verify_access_token(&t).unwrap_err().code, ErrorCode::InvalidAccessToken);
         assert_eq!(k.verify_access_token("garbage").unwrap_err().code, ErrorCode::InvalidAccessToken);
+    }
+
+    #[test]
+    fn an_observer_grant_is_not_an_access_token_and_back() {
+        let k = keys(3600);
+        let now = crate::time::now();
+        let grant = k.mint_observer_grant(1, 7, "room-uuid", now).unwrap();
+        let claims = k.verify_observer_grant(&grant).unwrap();
+        assert_eq!((claims.app_id, claims.member_id, claims.room.as_str()), (1, 7, "room-uuid"));
+        assert!(k.verify_access_token(&grant).is_err(), "a grant must not authenticate a member");
+        let access = k.mint_access_token(1, 7, "alice", now).unwrap();
+        assert!(k.verify_observer_grant(&access).is_err(), "an access token must not grant observing");
+        let other = TokenKeys::new("another secret", "k", "s", Duration::from_secs(60));
+        assert!(other.verify_observer_grant(&grant).is_err());
     }
 
     #[test]

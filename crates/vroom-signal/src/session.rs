@@ -10,6 +10,7 @@ use livekit_protocol::{signal_request, signal_response};
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
+use vroom_media::state::StateError;
 use vroom_media::{
     AddTrack, Command, ConnectionQuality, JoinRequest, LayerSpec, MediaEvent, MediaHandle, PeerRole, Quality,
     RemovedReason, SubscribeGrant, TrackKind,
@@ -229,6 +230,20 @@ pub fn response_for(event: MediaEvent, node_id: &str) -> signal_response::Messag
             signal_response::Message::TrackPublished(lk::TrackPublishedResponse {
                 cid,
                 track: Some(convert::track_info(&track)),
+            })
+        }
+        MediaEvent::TrackRefused { cid, reason } => {
+            use lk::request_response::{Reason, Request};
+            let code = match reason {
+                StateError::UnknownParticipant => Reason::NotFound,
+                StateError::NotAllowed => Reason::NotAllowed,
+                StateError::TooManyTracks => Reason::LimitExceeded,
+            };
+            signal_response::Message::RequestResponse(lk::RequestResponse {
+                request_id: 0,
+                reason: code as i32,
+                message: reason.to_string(),
+                request: Some(Request::AddTrack(lk::AddTrackRequest { cid, ..Default::default() })),
             })
         }
         MediaEvent::ParticipantsChanged(views) => signal_response::Message::Update(lk::ParticipantUpdate {
@@ -453,6 +468,18 @@ mod tests {
 
     fn req(message: signal_request::Message) -> Vec<u8> {
         lk::SignalRequest { message: Some(message) }.encode_to_vec()
+    }
+
+    #[test]
+    fn a_refused_add_track_answers_with_the_reason_and_the_clients_track_id() {
+        let event = MediaEvent::TrackRefused { cid: "cam-1".into(), reason: StateError::TooManyTracks };
+        let signal_response::Message::RequestResponse(r) = response_for(event, "node") else {
+            panic!("a RequestResponse expected")
+        };
+        assert_eq!(r.reason, lk::request_response::Reason::LimitExceeded as i32);
+        assert_eq!(r.message, "too many tracks");
+        let Some(lk::request_response::Request::AddTrack(add)) = r.request else { panic!("the AddTrack expected") };
+        assert_eq!(add.cid, "cam-1");
     }
 
     #[test]

@@ -207,7 +207,7 @@ fn get_opt_time(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
 
 macro_rules! app_select {
     () => {
-        "SELECT id, name, api_key, secret_hash, created_at, last_modified_at FROM apps "
+        "SELECT id, name, api_key, secret_hash, created_at, last_modified_at, embed_frame_ancestors FROM apps "
     };
 }
 
@@ -220,6 +220,10 @@ fn app_from_row(row: &SqliteRow) -> Result<App> {
         created_at: get_time(row, "created_at")?,
         last_modified_at: get_time(row, "last_modified_at")?,
         api_key: get(row, "api_key")?,
+        embed_frame_ancestors: get::<Option<String>>(row, "embed_frame_ancestors")?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(Error::internal)?,
     })
 }
 
@@ -546,7 +550,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
             "INSERT INTO apps (name, api_key, secret_hash, created_at, last_modified_at) VALUES (?1, ?2, ?3, ?4, ?4) \
-             RETURNING id, name, api_key, secret_hash, created_at, last_modified_at",
+             RETURNING id, name, api_key, secret_hash, created_at, last_modified_at, embed_frame_ancestors",
         )
         .bind(name)
         .bind(api_key)
@@ -593,10 +597,30 @@ impl Store for SqliteStore {
         rows.iter().map(app_from_row).collect()
     }
 
+    async fn set_app_embed_frame_ancestors(
+        &self,
+        id: AppId,
+        sources: Option<&[String]>,
+        now: Timestamp,
+    ) -> StoreResult<Option<App>> {
+        let json = sources.map(|s| serde_json::to_string(s).map_err(Error::internal)).transpose()?;
+        let row = sqlx::query(
+            "UPDATE apps SET embed_frame_ancestors = ?2, last_modified_at = ?3 WHERE id = ?1 \
+             RETURNING id, name, api_key, secret_hash, created_at, last_modified_at, embed_frame_ancestors",
+        )
+        .bind(id)
+        .bind(json)
+        .bind(ms(now))
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
     async fn set_app_secret(&self, id: AppId, secret_hash: [u8; 32], now: Timestamp) -> StoreResult<Option<App>> {
         let row = sqlx::query(
             "UPDATE apps SET secret_hash = ?2, last_modified_at = ?3 WHERE id = ?1 \
-             RETURNING id, name, api_key, secret_hash, created_at, last_modified_at",
+             RETURNING id, name, api_key, secret_hash, created_at, last_modified_at, embed_frame_ancestors",
         )
         .bind(id)
         .bind(&secret_hash[..])

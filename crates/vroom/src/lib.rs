@@ -8,6 +8,7 @@
 //! `vroom-store`, HTTP in `vroom-api`.
 
 pub mod config;
+mod dev_page;
 mod media;
 
 use std::net::SocketAddr;
@@ -146,6 +147,11 @@ fn media_metrics(counters: &[Arc<vroom_media::MediaCounters>]) -> Vec<vroom_api:
         counter("media_datagrams_send_dropped", "UDP datagrams the kernel refused to send (full socket buffer)", |c| {
             &c.datagrams_send_dropped
         }),
+        counter(
+            "media_datagrams_unmatched",
+            "UDP datagrams received that no participant's connection took (unknown source or not ICE), dropped",
+            |c| &c.datagrams_unmatched,
+        ),
     ]
 }
 
@@ -169,8 +175,16 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let media = media::start(config, platform.clone(), &media_key, &media_secret)?;
     let (media_udp, media_counters) = (media.udp_addrs, media.counters.clone());
     let metrics = vroom_api::metrics::HttpMetrics::with_external(media_metrics(&media.counters));
-    let router =
+    let mut router =
         vroom_api::router(vroom_api::app_state_with(platform.clone(), metrics, config.rate_limits)).merge(media.router);
+    if let Some(app) = &dev_app {
+        router = router.merge(dev_page::routes(platform.clone(), app.as_ref()));
+    }
+    if !vroom_api::web_ui::ui_built() {
+        tracing::warn!(
+            "this binary was built without the meeting UI (web/dist): embed URLs show a page saying so; build it with scripts/build-ui.sh"
+        );
+    }
     let deliverer = vroom_webhooks::Deliverer::new(
         Arc::new(store.clone()),
         vroom_webhooks::DelivererConfig {

@@ -79,6 +79,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
              \x20 member API:  {base}/v2/members/me\n\
              \x20 media URL:   {}\n\
              \x20 media UDP:   {media_udp}   (one port per media worker; clients must reach all)\n\
+             \x20 meeting:     {base}/dev   (start a meeting, then join it in two tabs)\n\
              \x20 API docs:    {base}/open-api/swagger-ui/\n\
              \x20 try:         curl -u devkey:devsecret {base}/v2/apps/me\n",
             app.id, server.urls.media

@@ -149,7 +149,7 @@ fn removed_reason(reason: Removal) -> RemovedReason {
     match reason {
         Removal::RoomClosed => RemovedReason::RoomClosed,
         Removal::RoomDeleted => RemovedReason::RoomDeleted,
-        Removal::MemberDeleted => RemovedReason::Removed,
+        Removal::MemberDeleted | Removal::Removed => RemovedReason::Removed,
         Removal::Rejected => RemovedReason::Rejected,
     }
 }

@@ -170,6 +170,45 @@ async fn rooms_on_different_media_workers_each_forward_through_their_own() {
 }
 
 #[tokio::test]
+async fn a_udp_spray_during_a_call_is_dropped_and_counted_and_the_call_goes_on() {
+    let server = TestServer::start().await;
+    let udp = server.running().media_udp[0];
+    let unmatched = "vroom_media_datagrams_unmatched_total";
+    let before = metric(&server.base, unmatched).await;
+    // Junk from a stranger while the call runs: random-looking bytes, RTP- and DTLS-shaped
+    // datagrams, ICE checks naming no connection of the server's.
+    let spray = std::thread::spawn(move || {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let mut stun = vec![0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42];
+        stun.extend_from_slice(&[9; 12]);
+        stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x08]);
+        stun.extend_from_slice(b"nope:you");
+        let shapes: [Vec<u8>; 4] =
+            [vec![0xa5; 200], [&[0x80, 0x60][..], &[1; 170]].concat(), vec![22, 254, 253, 0, 0], stun];
+        let mut sent = 0u64;
+        for round in 0..2000 {
+            for shape in &shapes {
+                sent += u64::from(socket.send_to(shape, udp).is_ok());
+            }
+            if round % 100 == 0 {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        sent
+    });
+    let args = ["--video-publishers", "1", "--audio-publishers", "2", "--subscribers", "1", "--duration", "3s"];
+    let report = loadtest_report(&server, &[&args[..], &["--join-rate", "20"]].concat()).await;
+    let sprayed = spray.join().expect("spray");
+    // The video publisher is one of the two audio publishers: three participants.
+    assert_everyone_received(&report, 3);
+    // Each sprayed datagram the kernel delivered is counted as unmatched (loopback may drop
+    // some under load, never add any: the load test's own datagrams all match).
+    let counted = metric(&server.base, unmatched).await - before;
+    assert!(counted <= sprayed && counted * 10 >= sprayed * 9, "sprayed {sprayed}, counted unmatched {counted}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_bad_token_fails_the_run_with_the_servers_reason() {
     let server = TestServer::start().await;
     // A real key with the wrong secret: the signature does not verify.

@@ -218,5 +218,9 @@ async fn health_metrics_docs_and_rtc_are_never_limited() {
             assert_eq!(resp.status, 200, "{path}: {} {}", resp.status, resp.body);
         }
     }
-    expect_too_many(&wrong.get("").await);
+    // Still limited: the 150 requests above take seconds on a loaded machine, in which the
+    // bucket refills (1 a second), but never past its burst of 3.
+    let (allowed, limited) = until_limited(4, || wrong.get("")).await;
+    expect_too_many(&limited);
+    assert!(allowed.len() <= 3, "{} failures allowed again", allowed.len());
 }

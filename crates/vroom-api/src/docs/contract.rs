@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 use vroom_platform::ErrorCode::{self, *};
-use vroom_platform::callbacks::URL_MAX;
+use vroom_platform::callbacks::{CALLBACK_URL_PATTERN, URL_MAX};
 use vroom_platform::input::*;
 use vroom_platform::model::PageRequest;
 
@@ -106,14 +106,29 @@ fn schemas(doc: &mut Doc) {
         json!({
             "type": "string",
             "maxLength": URL_MAX,
-            // An http(s) URL with a host name (not a bare number, which URL parsers take
-            // for an IPv4 address) and an optional port and path.
-            "pattern": "^https?://[A-Za-z][A-Za-z0-9-]*(\\.[A-Za-z][A-Za-z0-9-]*)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$",
+            // The rule the server applies (see the constant's doc).
+            "pattern": CALLBACK_URL_PATTERN,
         }),
     );
     for field in ["accessId", "accessPassword"] {
         set_property(doc, "CallbackApiInput", field, nullable_text(TEXT_MAX));
     }
+    set_property(
+        doc,
+        "AppSettingsInput",
+        "embedFrameAncestors",
+        json!({
+            "type": ["array", "null"],
+            "maxItems": FRAME_ANCESTORS_MAX,
+            // One CSP source each, exactly what `AppSettingsInput::validate` accepts.
+            "items": {
+                "type": "string",
+                "maxLength": 253,
+                "pattern": "^('self'|https?:|https?://(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*(:(\\*|[0-9]{1,5}))?)$",
+            },
+            "description": "Sites that may frame the meeting page (CSP `frame-ancestors` sources); `null`: any site, `[]`: none.",
+        }),
+    );
 
     // One body type, three contracts: upsert and login need the id, a room created by the
     // app may name its owner, and on patch the path names the member (a body id is ignored).
@@ -242,14 +257,17 @@ fn specific_errors(method: &str, path: &str) -> Vec<ErrorCode> {
         }
         ("delete", "/video-rooms/{id}", false) => vec![VideoRoomNotFound],
         ("delete", "/video-rooms/{id}", true) => vec![VideoRoomNotFound, AccessDenied],
+        ("post", "/video-rooms/{id}/end", true) => {
+            vec![VideoRoomNotFound, AccessDenied, InvalidVideoRoomStateTransition]
+        }
         ("post", "/video-rooms/{id}/end" | "/video-rooms/{id}/cancel", _) => {
             vec![VideoRoomNotFound, InvalidVideoRoomStateTransition]
         }
         ("post", "/video-rooms/{id}/members/{appUserId}/web-rtc-tokens", false) => {
-            with(&[VideoRoomNotFound, MemberNotFound, VideoRoomEnded], &CUSTOM_DATA)
+            with(&[VideoRoomNotFound, MemberNotFound, VideoRoomEnded, AccessDenied], &CUSTOM_DATA)
         }
         ("post", "/video-rooms/{id}/web-rtc-tokens", true) => {
-            with(&[VideoRoomNotFound, VideoRoomPasswordMismatch, VideoRoomEnded], &CUSTOM_DATA)
+            with(&[VideoRoomNotFound, VideoRoomPasswordMismatch, VideoRoomEnded, AccessDenied], &CUSTOM_DATA)
         }
         ("post", "/video-rooms/{id}/members/{appUserId}/embed-url", false) => {
             vec![VideoRoomNotFound, MemberNotFound, VideoRoomEnded]
@@ -264,14 +282,19 @@ fn specific_errors(method: &str, path: &str) -> Vec<ErrorCode> {
         ("get", "/video-rooms/{id}/participants", true) => vec![VideoRoomNotFound, AccessDenied],
         (
             "post",
-            "/video-rooms/{id}/participants/{appUserId}/approve" | "/video-rooms/{id}/participants/{appUserId}/reject",
+            "/video-rooms/{id}/participants/{appUserId}/approve"
+            | "/video-rooms/{id}/participants/{appUserId}/reject"
+            | "/video-rooms/{id}/participants/{appUserId}/remove",
             false,
         ) => vec![VideoRoomNotFound, NotFound],
         (
             "post",
-            "/video-rooms/{id}/participants/{appUserId}/approve" | "/video-rooms/{id}/participants/{appUserId}/reject",
+            "/video-rooms/{id}/participants/{appUserId}/approve"
+            | "/video-rooms/{id}/participants/{appUserId}/reject"
+            | "/video-rooms/{id}/participants/{appUserId}/remove",
             true,
         ) => vec![VideoRoomNotFound, AccessDenied, NotFound],
+        ("patch", "", false) => vec![],
         ("put", "/callback-api", false) => vec![],
         ("get" | "delete", "/callback-api", false) => vec![CallbackApiNotFound],
         ("post", "/webhook-deliveries/{eventId}/redeliver", false) => vec![EventNotFound, CallbackApiNotFound],

@@ -66,6 +66,7 @@ fn example(schema: &str) -> Option<Value> {
         }),
         "VideoRoomInput" => json!({"title": "Weekly sync", "accessLevel": "MEMBER", "manuallyApproval": true}),
         "WebRtcTokenInput" => json!({"password": "open-sesame", "customData": {"seat": "12"}}),
+        "AppSettingsInput" => json!({"embedFrameAncestors": ["https://app.example.com", "https://*.example.com"]}),
         "EmbedUrlInput" => json!({"displayName": "Alice", "isObserver": false}),
         "RefreshTokenInput" => json!({"refreshToken": "rt_9d2f7c41b0e84a6f"}),
         "CallbackApiInput" => {
@@ -73,7 +74,8 @@ fn example(schema: &str) -> Option<Value> {
         }
         // Responses.
         "App" => {
-            json!({"id": 1, "state": "ACTIVE", "name": "acme", "defaultRtmpOutputMode": "CMAF", "createdAt": AT, "lastModifiedAt": AT})
+            json!({"id": 1, "state": "ACTIVE", "name": "acme", "defaultRtmpOutputMode": "CMAF", "createdAt": AT, "lastModifiedAt": AT,
+                   "embedFrameAncestors": null})
         }
         "Member" => member(),
         "VideoRoom" => room(),

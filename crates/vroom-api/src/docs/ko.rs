@@ -52,6 +52,10 @@ fn summary(operation_id: &str) -> Option<&'static str> {
         "member_live_participants" => "멤버가 소유한 룸에 지금 있는 참가자를 조회합니다.",
         "member_approve_participant" => "룸 소유자가 승인 대기 중인 참가자의 입장을 승인합니다.",
         "member_reject_participant" => "룸 소유자가 참가자의 입장을 거절합니다.",
+        "member_end_room" => "룸 소유자가 룸을 모두에게 종료합니다.",
+        "member_remove_participant" => "룸 소유자가 참가자를 룸에서 내보냅니다.",
+        "patch_app" => "vroom 확장: 앱 설정(회의 페이지를 iframe으로 표시할 수 있는 사이트)을 변경합니다.",
+        "remove_participant" => "vroom 확장: 참가자를 룸에서 내보냅니다(승인 대기 여부와 무관).",
         _ => return None,
     })
 }
