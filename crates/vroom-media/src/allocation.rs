@@ -40,13 +40,19 @@ pub struct Allocation {
 }
 
 impl Allocation {
-    /// Whether the subscriber's link, as estimated, is what limits it: something it asks for
-    /// is held back, or what it gets takes more than [`UPGRADE_SHARE`] of the estimate. Only
-    /// then is its video paced (spread at the estimate's rate): a burst (a keyframe) into a
-    /// link with room to spare goes out at once instead of waiting in a pacer, which costs
-    /// latency and a wake-up per packet and protects nothing.
-    pub fn link_limits(&self, estimate: u64) -> bool {
-        self.next.is_some() || self.used as f64 > estimate as f64 * UPGRADE_SHARE
+    /// Whether the subscriber's video is worth pacing (spreading at the estimate's rate):
+    /// only while its link, as estimated, is what limits it (something it asks for is held
+    /// back, or what it gets takes more than [`UPGRADE_SHARE`] of the estimate) and what it
+    /// gets still fits the estimate.
+    ///
+    /// With room to spare, a burst (a keyframe) goes out at once instead of waiting in a
+    /// pacer, which costs latency and a wake-up per packet and protects nothing. Over the
+    /// estimate with every track already on its lowest layer (a single-layer camera on a
+    /// lossy link), a pacer could only queue: it sends at the estimate's rate what comes in
+    /// faster, so its queue and the video's delay grow until the estimate recovers.
+    pub fn paces(&self, estimate: u64) -> bool {
+        let limits = self.next.is_some() || self.used as f64 > estimate as f64 * UPGRADE_SHARE;
+        limits && self.used <= estimate
     }
 }
 
@@ -106,18 +112,23 @@ mod tests {
     }
 
     #[test]
-    fn a_link_limits_when_a_layer_is_held_back_or_the_estimate_is_nearly_used() {
+    fn video_is_paced_when_the_link_limits_it_and_what_is_sent_fits_the_estimate() {
         // Everything asked for, with room: unpaced.
         let open = allocate(4_000_000, 4_000_000, 64_000, &[camera(None)]);
-        assert!(!open.link_limits(4_000_000));
+        assert!(!open.paces(4_000_000));
         // The best layer held back: paced.
         let narrow = allocate(1_200_000, 1_200_000, 64_000, &[camera(None)]);
-        assert!(narrow.link_limits(1_200_000));
+        assert!(narrow.paces(1_200_000));
         // Everything given, but the estimate fell under what is sent (layers being received
         // are kept while they fit the whole estimate): paced.
         let kept = allocate(1_700_000, 1_700_000, 64_000, &[camera(Some(2))]);
         assert_eq!((kept.layers.as_slice(), kept.next), ([2].as_slice(), None));
-        assert!(kept.link_limits(1_700_000));
+        assert!(kept.paces(1_700_000));
+        // A single-layer camera over the estimate: nothing left to lower, so unpaced (a pacer
+        // would only queue what it cannot send).
+        let single = allocate(400_000, 400_000, 64_000, &[Track { rates: vec![500_000], current: Some(0) }]);
+        assert_eq!(single.used, 564_000);
+        assert!(!single.paces(400_000));
     }
 
     #[test]

@@ -63,7 +63,7 @@ struct Peer {
     /// A subscriber whose client gives no transport-wide feedback (no estimate, unpaced).
     without_bwe: bool,
     /// Whether video to this subscriber goes through str0m's pacer (see
-    /// [`allocation::Allocation::link_limits`]): until an estimate shows room, it does.
+    /// [`allocation::Allocation::paces`]): until an estimate shows room, it does.
     paced: bool,
 }
 
@@ -1151,7 +1151,7 @@ impl Sfu {
             // the same value makes it probe above it at once.
             let wants_more = shares.next.is_some_and(|n| n as f64 > estimate as f64 * allocation::UPGRADE_SHARE);
             let restart = e.restart_if_stalled(now, wants_more);
-            peer.paced = shares.link_limits(estimate);
+            peer.paced = shares.paces(estimate);
             debug!(peer = sub_peer, estimate, used = shares.used, desired = shares.desired, layers = ?shares.layers, ?tracks, "bandwidth allocation");
             for (video, layer) in videos.iter().zip(&shares.layers) {
                 // A track with no layer measured yet keeps its cap until one is.
