@@ -8,6 +8,8 @@
 # Scenarios (each on a freshly started server):
 #   audio       5 audio publishers, 100 subscribers, one room;
 #   meeting     10 participants each publishing audio + simulcast 720p-like video, all subscribed;
+#   meeting25   25 participants, 5 of them publishing audio + simulcast video, all subscribed;
+#   audio500    3 audio publishers (a panel), 500 listeners, one room;
 #   livestream  1 simulcast video publisher, N subscribers, N = 50, 100, 200, … up to
 #               --max-subscribers, stopping after the first step with loss > 0.5 %, failed joins,
 #               or a saturated CPU (server or generator above 90 % of a core).
@@ -17,7 +19,7 @@
 # and the kernel's UDP receive-buffer drops in the namespace (/proc/net/snmp).
 #
 # LiveKit side by side: if `go install github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION`
-# works (Go module proxy), the binary goes to <repo>/.bench-tools/livekit/ (gitignored, never
+# works (Go module proxy), the binary goes to <repo>/.bench-tools/livekit-$LIVEKIT_VERSION/ (gitignored, never
 # committed) and the same scenarios run against `livekit-server --dev` on loopback; the report
 # gives vroom/LiveKit ratios. If it cannot be installed, the script and the report say so.
 #
@@ -33,8 +35,9 @@ cd "$ROOT"
 source bench/report.sh
 
 SECTION_TITLE='## Media (bench/media.sh)'
-LIVEKIT_VERSION=v1.9.11
-LIVEKIT_DIR="$ROOT/.bench-tools/livekit"
+# The newest release `go install` accepts: v1.13.6 and later carry `replace` directives it refuses.
+LIVEKIT_VERSION=v1.13.5
+LIVEKIT_DIR="$ROOT/.bench-tools/livekit-$LIVEKIT_VERSION"
 LIVEKIT="$LIVEKIT_DIR/bin/server"
 
 DURATION=15
@@ -79,12 +82,12 @@ if ((!INNER)); then
     elif [[ -x $LIVEKIT ]]; then
         echo "==> LiveKit server found at ${LIVEKIT#"$ROOT/"}"
     elif command -v go >/dev/null; then
-        echo "==> go install github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION (into .bench-tools/livekit, once)"
+        echo "==> go install github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION (into .bench-tools/livekit-$LIVEKIT_VERSION, once)"
         mkdir -p "$LIVEKIT_DIR"
         if ! GOBIN="$LIVEKIT_DIR/bin" timeout 1200 go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION" \
             >"$LIVEKIT_DIR/install.log" 2>&1; then
             tail -n 5 "$LIVEKIT_DIR/install.log" >&2
-            note="LiveKit could not be installed from the Go module proxy (see .bench-tools/livekit/install.log); only vroom was measured."
+            note="LiveKit could not be installed from the Go module proxy (see .bench-tools/livekit-$LIVEKIT_VERSION/install.log); only vroom was measured."
         fi
     else
         note="Go is not installed, so LiveKit could not be installed; only vroom was measured."
@@ -197,6 +200,8 @@ if [[ -z $LIVEKIT_NOTE && -x $LIVEKIT ]]; then SERVERS+=(livekit); fi
 for server in "${SERVERS[@]}"; do
     run_case "$server" "audio 5 pub / 100 sub" -- --audio-publishers 5 --subscribers 100
     run_case "$server" "meeting 10 × (audio + simulcast video)" -- --video-publishers 10 --audio-publishers 10 --simulcast
+    run_case "$server" "meeting 25: 5 × (audio + simulcast video) + 20" -- --video-publishers 5 --audio-publishers 5 --simulcast --subscribers 20
+    run_case "$server" "audio 3 pub / 500 sub" -- --audio-publishers 3 --subscribers 500
     n=50
     while ((n <= MAX_SUBS)); do
         run_case "$server" "livestream 1 simulcast pub / $n sub" -- --video-publishers 1 --simulcast --subscribers "$n"
@@ -224,6 +229,8 @@ section="$TMP/section.md"
     echo "- Server and generator (\`vroom loadtest\`) share those CPUs, in a network namespace of their own with only loopback."
     echo "- Each row is one run on a freshly started server: participants join at $JOIN_RATE/s, then a ${DURATION} s"
     echo "  measurement window. *Forwarded pkt/s*: RTP packets the subscribers received in the window."
+    echo "  *Asked pkt/s*: what they would receive with every track at its top layer (the publishers' top-layer and"
+    echo "  audio packets × the room's other participants); *delivered %*: forwarded ÷ asked."
     echo "  *CPU µs/pkt*: the server's utime+stime over the window ÷ those packets (all threads, signalling included)."
     echo "  Loss: sequence-number gaps over the whole run. Latency: one-way, publisher send → subscriber receive,"
     echo "  from a timestamp trailer at the end of each frame. RSS/participant: (RSS at the end − before joins) ÷ participants."
@@ -241,16 +248,18 @@ section="$TMP/section.md"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 fmt = lambda v, d=1: "-" if v is None else f"{v:,.{d}f}"
-print("| Server | Scenario | Joined | Down-tracks | Forwarded pkt/s | Server CPU % | **Server CPU µs/pkt** | Loss % | Latency p50 / p99 ms | Join p50 / p99 ms | RSS kB/participant | Generator CPU % | UDP drops |")
-print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+share = lambda w: w.get("delivered_share")
+asked = lambda w: "-" if share(w) is None else f"{w['wanted_packets_per_s']:,.0f} ({share(w) * 100:.0f} %)"
+print("| Server | Scenario | Joined | Down-tracks | Forwarded pkt/s | Asked pkt/s (delivered %) | Server CPU % | **Server CPU µs/pkt** | Loss % | Latency p50 / p99 ms | Join p50 / p99 ms | RSS kB/participant | Generator CPU % | UDP drops |")
+print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 for row in rows:
     if "error" in row:
-        print(f"| {row['server']} | {row['scenario']} | failed: {row['error'].splitlines()[-1] if row['error'] else '?'} |||||||||||")
+        print(f"| {row['server']} | {row['scenario']} | failed: {row['error'].splitlines()[-1] if row['error'] else '?'} ||||||||||||")
         continue
     r = row["report"]; w = r["window"]; t = r["total"]; s = r.get("server") or {}
     udp = (w.get("udp") or {}).get("rcvbuf_errors")
     print(f"| {row['server']} | {row['scenario']} | {r['joined']}/{r['setup']['participants']} | {t['tracks']} | "
-          f"{fmt(w['received_packets_per_s'],0)} | {fmt(w['server_cpu_percent'],0)} | **{fmt(w['server_cpu_us_per_forwarded_packet'],2)}** | "
+          f"{fmt(w['received_packets_per_s'],0)} | {asked(w)} | {fmt(w['server_cpu_percent'],0)} | **{fmt(w['server_cpu_us_per_forwarded_packet'],2)}** | "
           f"{t['loss_percent']:.3f} | {fmt(t['latency_p50_ms'])} / {fmt(t['latency_p99_ms'])} | "
           f"{fmt(r['join_ms_p50'],0)} / {fmt(r['join_ms_p99'],0)} | {fmt(s.get('rss_kb_per_participant'),0)} | "
           f"{fmt(w['generator_cpu_percent'],0)} | {'-' if udp is None else udp} |")
@@ -263,13 +272,15 @@ if pairs:
     print()
     print("vroom ÷ LiveKit on the same scenario (below 1 = vroom uses less / loses less / is faster):")
     print()
-    print("| Scenario | CPU µs/pkt vroom / LiveKit | ratio | Loss % vroom / LiveKit | Latency p99 ms vroom / LiveKit |")
-    print("|---|--:|--:|--:|--:|")
+    print("| Scenario | CPU µs/pkt vroom / LiveKit | ratio | Forwarded pkt/s vroom / LiveKit | ratio | Loss % vroom / LiveKit | Latency p99 ms vroom / LiveKit |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
     for k, v in pairs:
         a, b = v["vroom"], v["livekit"]
         ca, cb = a["window"]["server_cpu_us_per_forwarded_packet"], b["window"]["server_cpu_us_per_forwarded_packet"]
         ratio = "-" if not ca or not cb else f"{ca / cb:.2f}"
-        print(f"| {k} | {fmt(ca,2)} / {fmt(cb,2)} | {ratio} | {a['total']['loss_percent']:.3f} / {b['total']['loss_percent']:.3f} | "
+        fa, fb = a["window"]["received_packets_per_s"], b["window"]["received_packets_per_s"]
+        fratio = "-" if not fb else f"{fa / fb:.2f}"
+        print(f"| {k} | {fmt(ca,2)} / {fmt(cb,2)} | {ratio} | {fmt(fa,0)} / {fmt(fb,0)} | {fratio} | {a['total']['loss_percent']:.3f} / {b['total']['loss_percent']:.3f} | "
               f"{fmt(a['total']['latency_p99_ms'])} / {fmt(b['total']['latency_p99_ms'])} |")
 PY
     echo

@@ -53,6 +53,9 @@ pub struct Live {
     pub rx_packets: AtomicU64,
     pub rx_bytes: AtomicU64,
     pub tx_packets: AtomicU64,
+    /// Of `tx_packets`, those of the streams a subscriber asks for by default: the top video
+    /// layer (or the only one) and the audio.
+    pub tx_wanted_packets: AtomicU64,
 }
 
 /// What a participant reports when it ends.
@@ -131,6 +134,8 @@ struct Publishing {
     next_audio: Option<Instant>,
     video_frames: u64,
     audio_frames: u64,
+    /// SSRCs of the top video layer and the audio (see [`Live::tx_wanted_packets`]).
+    wanted_ssrcs: Vec<u32>,
 }
 
 struct Participant {
@@ -149,6 +154,7 @@ struct Participant {
     rx_packets: u64,
     rx_bytes: u64,
     tx_packets: u64,
+    tx_wanted_packets: u64,
 }
 
 /// Which peer connection an I/O event is for.
@@ -241,6 +247,7 @@ impl Participant {
             rx_packets: 0,
             rx_bytes: 0,
             tx_packets: 0,
+            tx_wanted_packets: 0,
         })
     }
 
@@ -399,8 +406,10 @@ impl Participant {
         }
         if self.tx_packets > 0 {
             self.live.tx_packets.fetch_add(self.tx_packets, Ordering::Relaxed);
+            self.live.tx_wanted_packets.fetch_add(self.tx_wanted_packets, Ordering::Relaxed);
             self.outcome.sent_packets += self.tx_packets;
             self.tx_packets = 0;
+            self.tx_wanted_packets = 0;
         }
     }
 
@@ -496,6 +505,11 @@ impl Participant {
         if p.video_pt.is_some() {
             p.next_video = Some(now);
         }
+        let top = p.layers.last().map(|l| l.rid);
+        let mut api = pc.rtc.direct_api();
+        let video = p.video_mid.zip(top).and_then(|(mid, rid)| api.stream_tx_by_mid(mid, rid).map(|s| *s.ssrc()));
+        let audio = p.audio_mid.and_then(|mid| api.stream_tx_by_mid(mid, None).map(|s| *s.ssrc()));
+        p.wanted_ssrcs = video.into_iter().chain(audio).collect();
         if p.audio_pt.is_some() {
             p.next_audio = Some(now);
         }
@@ -516,6 +530,11 @@ impl Participant {
                         self.outcome.send_drops += 1;
                     } else if is_rtp && role == Role::Publisher {
                         self.tx_packets += 1;
+                        // The SSRC is in the clear in SRTP (RFC 3711 §3.1).
+                        let ssrc = t.contents.get(8..12).map(|b| u32::from_be_bytes(b.try_into().expect("4 bytes")));
+                        if ssrc.is_some_and(|s| self.publishing.wanted_ssrcs.contains(&s)) {
+                            self.tx_wanted_packets += 1;
+                        }
                     }
                 }
                 Ok(Output::Event(e)) => self.on_event(role, e, now),

@@ -18,6 +18,7 @@ pub struct Snapshot {
     pub rx_packets: u64,
     pub rx_bytes: u64,
     pub tx_packets: u64,
+    pub tx_wanted_packets: u64,
     pub own_cpu_us: Option<u64>,
     pub server_cpu_us: Option<u64>,
     pub server_rss_kb: Option<u64>,
@@ -31,6 +32,7 @@ impl Snapshot {
             rx_packets: live.rx_packets.load(Ordering::Relaxed),
             rx_bytes: live.rx_bytes.load(Ordering::Relaxed),
             tx_packets: live.tx_packets.load(Ordering::Relaxed),
+            tx_wanted_packets: live.tx_wanted_packets.load(Ordering::Relaxed),
             own_cpu_us: sys::cpu_micros(None),
             server_cpu_us: server_pid.and_then(|p| sys::cpu_micros(Some(p))),
             server_rss_kb: server_pid.and_then(sys::rss_kb),
@@ -63,6 +65,12 @@ pub struct Window {
     /// RTP packets the publishers sent.
     pub sent_packets: u64,
     pub sent_packets_per_s: f64,
+    /// What the subscribers ask for: the packets/s they would receive with every track at
+    /// its top layer (the publishers' top-layer and audio packets × the room's other
+    /// participants, every one of whom subscribes to everything).
+    pub wanted_packets_per_s: f64,
+    /// `received_packets_per_s ÷ wanted_packets_per_s` (below 1: held on lower layers, or lost).
+    pub delivered_share: Option<f64>,
     pub generator_cpu_s: Option<f64>,
     pub generator_cpu_percent: Option<f64>,
     /// Generator CPU per packet it handled (sent + received).
@@ -128,6 +136,8 @@ impl Report {
         let seconds = end.at.duration_since(start.at).as_secs_f64().max(1e-3);
         let received = end.rx_packets - start.rx_packets;
         let sent = end.tx_packets - start.tx_packets;
+        let per_room = args.video_publishers.max(args.audio_publishers) + args.subscribers;
+        let wanted = (end.tx_wanted_packets - start.tx_wanted_packets) * u64::from(per_room.saturating_sub(1));
         let per_s = |n: u64| n as f64 / seconds;
         let own = delta(start.own_cpu_us, end.own_cpu_us);
         let server = delta(start.server_cpu_us, end.server_cpu_us);
@@ -139,6 +149,8 @@ impl Report {
             received_mbit_per_s: (end.rx_bytes - start.rx_bytes) as f64 * 8.0 / seconds / 1e6,
             sent_packets: sent,
             sent_packets_per_s: per_s(sent),
+            wanted_packets_per_s: per_s(wanted),
+            delivered_share: (wanted > 0).then(|| received as f64 / wanted as f64),
             generator_cpu_s: own.map(|us| us as f64 / 1e6),
             generator_cpu_percent: own.map(|us| us as f64 / 1e4 / seconds),
             generator_cpu_us_per_packet: per_packet(own, received + sent),
@@ -278,6 +290,14 @@ impl Report {
             "\nwindow {:.1} s: received {:.0} packets/s ({:.1} Mbit/s), publishers sent {:.0} packets/s",
             w.seconds, w.received_packets_per_s, w.received_mbit_per_s, w.sent_packets_per_s
         );
+        if let Some(share) = w.delivered_share {
+            let _ = writeln!(
+                out,
+                "subscribers asked for {:.0} packets/s (every track at its top layer): {:.0} % delivered",
+                w.wanted_packets_per_s,
+                share * 100.0
+            );
+        }
         if let (Some(cpu), Some(pct)) = (w.generator_cpu_s, w.generator_cpu_percent) {
             let _ = writeln!(
                 out,

@@ -112,6 +112,10 @@ async fn a_short_run_delivers_to_every_subscriber_and_matches_the_server_counter
     assert_eq!(tracks, 1 + 2 + 3 * 3, "{report:#}");
     assert!(report["video"]["latency_samples"].as_u64().unwrap() > 0);
     assert!(report["audio"]["latency_p50_ms"].as_f64().is_some());
+    // Without estimation every subscriber gets every track's top layer: what was asked for
+    // (the top layer's and the audio's packets × the 4 others) is what arrived.
+    let share = report["window"]["delivered_share"].as_f64().expect("a delivered share");
+    assert!((0.9..=1.05).contains(&share), "delivered {share} of what was asked for: {:#}", report["window"]);
 
     // The server's counters: what it forwarded is what the subscribers counted (minus what
     // was lost on the way, plus retransmissions, which the load test counts once), and what
