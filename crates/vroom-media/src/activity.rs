@@ -59,6 +59,12 @@ impl Speakers {
         }
     }
 
+    /// Nobody's audio level kept.
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.windows.is_empty() && self.reported.is_empty()
+    }
+
     pub fn forget(&mut self, key: ParticipantKey) {
         self.windows.remove(&key);
         self.reported.remove(&key);

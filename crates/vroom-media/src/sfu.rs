@@ -1307,7 +1307,7 @@ fn drive(now: Instant, id: PeerId, peer: &mut Peer, events: &mut VecDeque<(PeerI
             Err(e) => {
                 warn!(peer = id, error = %e, "peer connection failed; closing it");
                 peer.rtc.disconnect();
-                peer.timeout = Instant::now() + Duration::from_secs(3600);
+                peer.timeout = now + Duration::from_secs(3600);
                 return;
             }
         }
@@ -1798,6 +1798,8 @@ mod tests {
 
     /// Fuzzing from established peers: what reaches the parsers behind DTLS and SRTP.
     mod fuzz_established;
+    /// Random join/publish/subscribe/leave sequences: nothing is left behind.
+    mod leaves_no_trace;
 
     /// An ICE connectivity check (STUN binding request) with this USERNAME; its integrity
     /// is a dummy (no peer of ours knows the password).

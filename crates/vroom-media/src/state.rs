@@ -250,6 +250,12 @@ pub struct Rooms {
 }
 
 impl Rooms {
+    /// No room and no participant left (what everyone leaving must come to).
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rooms.is_empty() && self.participants.is_empty()
+    }
+
     pub fn participant(&self, key: ParticipantKey) -> Option<&Participant> {
         self.participants.get(&key)
     }
