@@ -42,11 +42,11 @@ const SETTLED_SAMPLES = 8;
  */
 const MIN_FPS = 8;
 /**
- * Packets bob may lose in a run (the slow phase, the climb and the fall back): measured 0–6
- * with the estimate on (32 once, with a build running on the 2 cores); with it off the same
- * slow phase loses 96–233.
+ * Packets bob may lose in a run (the slow phase, the climb and the fall back): measured 0–22
+ * with the estimate on, 48 once (most of it when the open link narrows again, before the
+ * estimate falls); with it off the first slow phase alone loses 96–233.
  */
-const MAX_LOST = 50;
+const MAX_LOST = 64;
 
 const link = new Link('vbw');
 const h = new Harness('bandwidth');

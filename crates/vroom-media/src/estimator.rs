@@ -95,10 +95,16 @@ impl Estimate {
 }
 
 /// What a subscriber connection is padded up to while a better layer is wanted: enough for
-/// the upgrade to fit in [`allocation::UPGRADE_SHARE`] of it, with [`PAD_MARGIN`]; otherwise
-/// what it uses.
+/// everything it asks for to fit in [`allocation::UPGRADE_SHARE`] of it, with [`PAD_MARGIN`]
+/// (str0m pads no higher than the estimate); otherwise what it uses.
+///
+/// The whole demand, not only the next upgrade: what the link carried over the sustain
+/// window pays for as many upgrades as fit at once. Padding for one upgrade at a time made a
+/// meeting climb one layer per 3 s window (9 cameras × 2 layers: about a minute) while the
+/// estimate already had room for all of them.
 pub(crate) fn pad_target(shares: &allocation::Allocation) -> u64 {
-    shares.next.map_or(shares.used, |n| (n as f64 / allocation::UPGRADE_SHARE * PAD_MARGIN) as u64)
+    let want = shares.desired.max(shares.next.unwrap_or(0));
+    shares.next.map_or(shares.used, |_| (want as f64 / allocation::UPGRADE_SHARE * PAD_MARGIN) as u64)
 }
 
 #[cfg(test)]
@@ -130,7 +136,7 @@ mod tests {
 
         let shares =
             allocation::Allocation { layers: vec![1], used: 700_000, desired: 2_500_000, next: Some(1_700_000) };
-        assert_eq!(pad_target(&shares), 2_200_000, "1.7 Mbit/s / 0.85 × 1.1");
+        assert_eq!(pad_target(&shares), 3_235_294, "all that is wanted, 2.5 Mbit/s, / 0.85 × 1.1");
         assert_eq!(pad_target(&allocation::Allocation { next: None, ..shares }), 700_000, "nothing to upgrade to");
     }
 
