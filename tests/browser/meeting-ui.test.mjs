@@ -165,10 +165,13 @@ const tileAttr = (target, identity, attr, source = 'camera') =>
  * and height, clear of the name and quality badges drawn over the video's bottom corners)
  * must have a luminance spread (standard deviation) of at least 6, no single grey level over
  * 99 % of it and a mean luminance of at least 16. A black or one-colour tile fails, however
- * many badges it shows; Chromium's fake camera, a green field with a turning disc at its
- * centre (timer and corner marks too at larger sizes), passes whatever the disc's angle (the
- * whole tile measured 97 % one level once, at a thin angle).
+ * many badges it shows. Chromium's fake camera is a green field with a turning wedge at its
+ * centre (timer and corner marks too at larger sizes): at some angles a frame of a small
+ * layer is one green all over (measured sd 0, 100 %), so a tile passes if it looks like
+ * video in any of up to SCREENSHOT_TRIES screenshots 700 ms apart (the wedge turns; a blank
+ * tile stays blank).
  */
+const SCREENSHOT_TRIES = 5;
 async function screenshotWithVideo(page, name, { minTiles }) {
   await page.bringToFront();
   // A video just attached (a page turned, a layout changed) shows black until its first frame.
@@ -186,10 +189,38 @@ async function screenshotWithVideo(page, name, { minTiles }) {
   );
   assert.ok(boxes.length >= minTiles, `${name}: ${boxes.length} tiles with video, want ≥ ${minTiles}`);
   const file = path.join(OUT_DIR, `${name}.png`);
-  const png = await page.screenshot({ path: file });
   const checker = await h.context.newPage();
+  const looksLikeVideo = (s) => s.sd >= 6 && s.top <= 0.99 && s.mean >= 16;
+  /** Per tile, its stats from a screenshot in which it looked like video, or the latest. */
+  const best = new Map();
   try {
-    const stats = await checker.evaluate(
+    for (let attempt = 0; attempt < SCREENSHOT_TRIES; attempt += 1) {
+      if (attempt > 0) await sleep(700);
+      const png = await page.screenshot({ path: file });
+      const stats = await tileStats(checker, png, boxes);
+      const shown = stats.map((s) => `${s.id} sd ${s.sd.toFixed(1)} top ${(s.top * 100).toFixed(1)} %`);
+      console.log(`${name}: tile middles ${shown.join(', ')}`);
+      for (const st of stats) {
+        // By position: a participant can have two tiles (stage and strip).
+        if (!best.has(st.i) || !looksLikeVideo(best.get(st.i))) best.set(st.i, st);
+      }
+      if ([...best.values()].every(looksLikeVideo)) break;
+    }
+    for (const s of best.values()) {
+      assert.ok(
+        looksLikeVideo(s),
+        `${name}: tile ${s.id} looks blank in ${SCREENSHOT_TRIES} screenshots (mean ${s.mean.toFixed(0)}, sd ${s.sd.toFixed(1)}, top level ${(s.top * 100).toFixed(0)} %)`,
+      );
+    }
+    return [...best.values()];
+  } finally {
+    await checker.close();
+  }
+}
+
+/** Luminance mean, spread and commonest level's share of the middle of each box in `png`. */
+function tileStats(checker, png, boxes) {
+  return checker.evaluate(
       async ({ b64, boxes }) => {
         const img = new Image();
         img.src = `data:image/png;base64,${b64}`;
@@ -199,7 +230,7 @@ async function screenshotWithVideo(page, name, { minTiles }) {
         canvas.height = img.height;
         const ctx = canvas.getContext('2d');
         ctx.drawImage(img, 0, 0);
-        return boxes.map((b) => {
+        return boxes.map((b, i) => {
           const x = Math.max(0, Math.round(b.x + b.w * 0.15));
           const y = Math.max(0, Math.round(b.y + b.h * 0.15));
           const w = Math.max(1, Math.min(img.width - x, Math.round(b.w * 0.7)));
@@ -216,23 +247,11 @@ async function screenshotWithVideo(page, name, { minTiles }) {
             sum2 += l * l;
           }
           const mean = sum / n;
-          return { id: b.id, mean, sd: Math.sqrt(sum2 / n - mean * mean), top: Math.max(...hist) / n };
+          return { i, id: b.id, mean, sd: Math.sqrt(sum2 / n - mean * mean), top: Math.max(...hist) / n };
         });
       },
       { b64: png.toString('base64'), boxes },
     );
-    const shown = stats.map((s) => `${s.id} sd ${s.sd.toFixed(1)} top ${(s.top * 100).toFixed(1)} %`);
-    console.log(`${name}: tile middles ${shown.join(', ')}`);
-    for (const s of stats) {
-      assert.ok(
-        s.sd >= 6 && s.top <= 0.99 && s.mean >= 16,
-        `${name}: tile ${s.id} looks blank (mean ${s.mean.toFixed(0)}, sd ${s.sd.toFixed(1)}, top level ${(s.top * 100).toFixed(0)} %)`,
-      );
-    }
-    return stats;
-  } finally {
-    await checker.close();
-  }
 }
 
 /**
