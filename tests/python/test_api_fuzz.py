@@ -44,9 +44,6 @@ def callback_url_pattern(base):
     return openapi_document(base)["components"]["schemas"]["CallbackApiInput"]["properties"]["url"]["pattern"]
 
 
-FUZZ_SEED = os.environ.get("VROOM_FUZZ_SEED", "20261204")
-
-
 def schemathesis(base, auth_args, path_regex, seconds):
     cmd = [
         os.path.join(os.path.dirname(sys.executable), "schemathesis"), "--config-file", "schemathesis.toml",
@@ -55,12 +52,11 @@ def schemathesis(base, auth_args, path_regex, seconds):
         # ensure_resource_availability (ST302) is left out: /v2/apps/me and /v2/vicollo-apps/me
         # are one app under two prefixes, so a member the stateful phase deletes through one
         # prefix is "just created, not found" for a link followed through the other.
-        "--checks", "all", "--exclude-checks", "unsupported_method,ensure_resource_availability",
+        # use_after_free (ST301) is left out: POST /members is an upsert, so a deleted member
+        # comes back when it is posted again (a failing case read: DELETE /members/. → POST
+        # /members {"appUserId": "."} → GET /members/. 200, as the contract says).
+        "--checks", "all", "--exclude-checks", "unsupported_method,ensure_resource_availability,use_after_free",
         "--max-time", str(seconds), "--continue-on-failure", "--no-color",
-        # A fixed seed by default, so a suite run is repeatable (a random run once found an
-        # ST301 in the stateful phase that could not be reproduced by hand: see issue 13's
-        # notes); VROOM_FUZZ_SEED=random explores afresh, any other value picks the seed.
-        *([] if FUZZ_SEED == "random" else ["--seed", FUZZ_SEED]),
     ]
     env = dict(os.environ, SCHEMATHESIS_HOOKS="hooks", VROOM_FUZZ_URL_PATTERN=callback_url_pattern(base))
     out = subprocess.run(cmd, cwd=FUZZ, env=env, capture_output=True, text=True, timeout=seconds + 120)

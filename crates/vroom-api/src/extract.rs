@@ -32,7 +32,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::new(ErrorCode::InvalidHttpMessageBody, format!("cannot read the request body: {rejection}"))
             }
         })?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        let bytes: &[u8] = if is_blank(&bytes) { b"{}" } else { &bytes };
         // Every body of the contract is a JSON object. Without this check serde would also
         // accept an array as a struct (fields by position), e.g. `["alice"]` as an upsert.
         if bytes.trim_ascii_start().first() != Some(&b'{') {
@@ -51,6 +51,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .map(JsonBody)
             .map_err(|e| ApiError::new(ErrorCode::InvalidHttpMessageBody, format!("invalid JSON body: {e}")))
     }
+}
+
+/// Whether a body holds nothing but JSON whitespace (RFC 8259 §2: space, tab, LF, CR), which
+/// counts as no body. Not `u8::is_ascii_whitespace`: that also takes a form feed, which JSON
+/// does not, so a body of one form feed was read as `{}` and accepted.
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 /// Deepest nesting of objects and arrays accepted in a request body (the body itself is
@@ -201,7 +208,15 @@ fn platform(state: &AppState) -> &Platform {
 
 #[cfg(test)]
 mod tests {
-    use super::json_depth;
+    use super::{is_blank, json_depth};
+
+    #[test]
+    fn only_json_whitespace_is_no_body() {
+        assert!(is_blank(b""));
+        assert!(is_blank(b" \t\r\n"));
+        assert!(!is_blank(b"\x0c"), "a form feed is not JSON whitespace");
+        assert!(!is_blank(b" {}"));
+    }
 
     #[test]
     fn depth_counts_brackets_outside_strings() {
