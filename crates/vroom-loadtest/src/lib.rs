@@ -122,6 +122,13 @@ pub struct LoadtestArgs {
     pub local_ip: Option<IpAddr>,
 }
 
+impl LoadtestArgs {
+    /// Participants per room: the publishers (video and audio ones overlap) and the others.
+    pub fn participants_per_room(&self) -> u32 {
+        self.video_publishers.max(self.audio_publishers) + self.subscribers
+    }
+}
+
 fn parse_bitrate(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (number, scale) = match s.chars().last() {
@@ -180,7 +187,7 @@ pub async fn main(args: LoadtestArgs) -> i32 {
 /// Runs the load test and returns its report.
 pub async fn run(args: &LoadtestArgs) -> anyhow::Result<Report> {
     let publishers = args.video_publishers.max(args.audio_publishers);
-    let per_room = publishers + args.subscribers;
+    let per_room = args.participants_per_room();
     anyhow::ensure!(
         args.rooms > 0 && per_room > 0,
         "nothing to do: give --video-publishers, --audio-publishers or --subscribers"

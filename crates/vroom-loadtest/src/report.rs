@@ -136,8 +136,8 @@ impl Report {
         let seconds = end.at.duration_since(start.at).as_secs_f64().max(1e-3);
         let received = end.rx_packets - start.rx_packets;
         let sent = end.tx_packets - start.tx_packets;
-        let per_room = args.video_publishers.max(args.audio_publishers) + args.subscribers;
-        let wanted = (end.tx_wanted_packets - start.tx_wanted_packets) * u64::from(per_room.saturating_sub(1));
+        let others = args.participants_per_room().saturating_sub(1);
+        let wanted = (end.tx_wanted_packets - start.tx_wanted_packets) * u64::from(others);
         let per_s = |n: u64| n as f64 / seconds;
         let own = delta(start.own_cpu_us, end.own_cpu_us);
         let server = delta(start.server_cpu_us, end.server_cpu_us);
