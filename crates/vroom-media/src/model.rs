@@ -138,7 +138,7 @@ pub struct QualityView {
 }
 
 /// Which of a participant's two peer connections a message is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PeerRole {
     Publisher,
     Subscriber,

@@ -1,7 +1,7 @@
 //! Joining, publishing, subscribing and leaving in any order leaves no trace: after a random
 //! sequence of those (with replacements, mutes, manual unsubscriptions, lost signalling,
 //! removals and room closes among them) everyone leaves, and every map the SFU keeps, by
-//! peer, address, ufrag, participant, publication or subscription, is empty.
+//! participant, address, ufrag, publication or subscription, is empty.
 
 use proptest::prelude::*;
 
@@ -194,13 +194,10 @@ impl Sfu {
     fn leftovers(&self) -> Vec<&'static str> {
         let maps = [
             ("rooms", self.rooms.is_empty()),
-            ("peers", self.peers.is_empty()),
-            ("by_addr", self.by_addr.is_empty()),
-            ("by_ufrag", self.by_ufrag.is_empty()),
-            ("sessions", self.sessions.is_empty()),
+            ("connections", self.connections.is_empty()),
+            ("demux", self.demux.is_empty()),
             ("forwards", self.forwards.is_empty()),
-            ("feeds", self.feeds.is_empty()),
-            ("sources", self.sources.is_empty()),
+            ("events", self.events.is_empty()),
             ("speakers", self.speakers.is_empty()),
         ];
         maps.into_iter().filter(|(_, empty)| !empty).map(|(name, _)| name).collect()
