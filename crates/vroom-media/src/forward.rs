@@ -231,7 +231,7 @@ impl<T: Copy + PartialEq> Fanout<T> {
     }
 
     /// Turns the bytes counted since the last call into smoothed layer rates. A layer
-    /// without a packet for [`IDLE_INTERVALS`] calls is not being sent (rate 0).
+    /// without a packet for `IDLE_INTERVALS` calls is not being sent (rate 0).
     pub fn update_rates(&mut self, now: Instant) {
         let Some(since) = self.rates_at.replace(now) else { return };
         let secs = now.duration_since(since).as_secs_f64();

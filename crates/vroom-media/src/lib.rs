@@ -8,12 +8,19 @@
 //!
 //! ## Shape
 //!
-//! - [`state`]: rooms and who publishes/subscribes what, as plain state transitions.
+//! - [`state`]: rooms and who publishes/subscribes what, as plain state transitions, each
+//!   returning its [`effects::Effects`] (announce, renegotiate, tell, mute, outlet settings)
+//!   for the SFU to carry out.
 //! - [`layer`], [`forward`], [`rewrite`], [`allocation`], [`congestion`], [`data`]:
 //!   simulcast layer choice, per-subscriber fan-out and RTP rewriting, sharing a subscriber's
 //!   bandwidth estimate among its video tracks, loss-driven layer caps and data-packet
 //!   routing, all pure.
-//! - [`sfu::Sfu`]: the sans-IO core of one worker. Inputs: commands, datagrams (with
+//! - [`estimator`], [`codec`]: the per-subscriber estimate's sustain window, stall restart
+//!   and padding target (clock-driven, pure); codec specifics, one file per codec.
+//! - [`sfu::Sfu`]: the sans-IO core of one worker: the rooms' state, one `Connections`
+//!   value per participant (its two peer connections, data channels, pending offer,
+//!   downlink controller), one fan-out per publication, and a demultiplexing index by
+//!   source address and ICE ufrag. Inputs: commands, datagrams (with
 //!   their arrival [`std::time::Instant`]) and timeouts. Outputs: datagrams and events,
 //!   through a [`sfu::Sink`]. No sockets, threads or clocks inside, so tests drive it
 //!   deterministically.
@@ -32,7 +39,7 @@
 //! a *subscriber* connection (the server offers; it is the primary one, carrying the
 //! server-created `_reliable`/`_lossy` data channels). Both are ICE-lite with one host
 //! candidate: the UDP address of the room's worker as clients reach it (`--node-ip`, and
-//! `--udp-port` plus the worker's index). Codecs are Opus and VP8.
+//! `--udp-port` plus the worker's index). Codecs are Opus, VP8 and H.264.
 //!
 //! ## Forwarding in str0m's RTP mode
 //!
@@ -48,7 +55,8 @@
 //! ## Bandwidth
 //!
 //! Subscriber connections run str0m's send-side bandwidth estimation (transport-wide
-//! congestion control, paced at the estimate). [`allocation`] shares each estimate among the
+//! congestion control). A subscriber is paced only while its link limits what it gets
+//! ([`allocation::Allocation::paces`]). [`allocation`] shares each estimate among the
 //! subscriber's video tracks twice a second, from the layer rates [`forward`] measures, and
 //! the estimator is told what to probe for. [`congestion`] also moves a subscriber whose link
 //! loses packets to lower layers.
@@ -59,6 +67,7 @@ pub mod codec;
 pub mod codec_preference;
 pub mod congestion;
 pub mod data;
+pub mod effects;
 pub mod estimator;
 pub mod forward;
 pub mod ids;

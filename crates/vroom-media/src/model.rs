@@ -1,7 +1,7 @@
 //! The vocabulary shared with the signalling side: commands in, events out, and read-only
 //! views of rooms, participants and tracks. Plain data, no protocol encoding.
 
-/// Identifies one signalling session's participant inside the media server. Allocated by
+/// Identifies one signalling connection's participant inside the media server. Allocated by
 /// [`crate::MediaHandle::join`] so commands can follow the join without waiting for a reply;
 /// it also tells the handle which worker owns the participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -9,7 +9,7 @@ pub struct ParticipantKey(pub u64);
 
 /// What a participant may do (from its access token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Permission {
+pub struct MediaPermission {
     pub can_publish: bool,
     pub can_subscribe: bool,
     pub can_publish_data: bool,
@@ -24,7 +24,7 @@ pub struct JoinRequest {
     pub identity: String,
     pub name: String,
     pub metadata: String,
-    pub permission: Permission,
+    pub permission: MediaPermission,
     pub auto_subscribe: bool,
 }
 
@@ -144,7 +144,7 @@ pub enum PeerRole {
     Subscriber,
 }
 
-/// Commands from a signalling session to the media server.
+/// Commands from a signalling connection to the media server.
 #[derive(Debug)]
 pub enum Command {
     /// The client's offer on its publisher connection; `id` is echoed in the answer.
@@ -183,7 +183,7 @@ pub enum Command {
     /// Who may subscribe to this participant's tracks (LiveKit `SubscriptionPermission`):
     /// `None` lets everyone; otherwise only the grants' participants, to their tracks.
     SetSubscribePermission(Option<Vec<SubscribeGrant>>),
-    /// The client said goodbye (LiveKit `LeaveRequest`), or its session failed in a way
+    /// The client said goodbye (LiveKit `LeaveRequest`), or its connection failed in a way
     /// that rules out a reconnect: removed at once.
     Leave,
     /// The signalling connection is gone without a goodbye. The participant stays for the
@@ -228,7 +228,7 @@ pub enum Presence {
     Left { room: String, sid: String, cause: LeaveCause, at_ms: i64 },
 }
 
-/// Events from the media server to one signalling session, in the order they must reach the
+/// Events from the media server to one signalling connection, in the order they must reach the
 /// client.
 #[derive(Debug, Clone)]
 pub enum MediaEvent {
@@ -252,7 +252,7 @@ pub enum MediaEvent {
     },
     /// Full snapshots of participants that changed (their complete track lists).
     ParticipantsChanged(Vec<ParticipantView>),
-    /// The server removed this participant; the session should tell the client and close.
+    /// The server removed this participant; the signalling connection should tell the client and close.
     Removed(RemovedReason),
     /// Speakers of the room whose state changed since the last update.
     SpeakersChanged(Vec<SpeakerView>),
@@ -302,7 +302,7 @@ pub struct ParticipantView {
     /// Increases with every change of this participant.
     pub version: u32,
     pub joined_at_ms: i64,
-    pub permission: Permission,
+    pub permission: MediaPermission,
 }
 
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@
 //! (capped so commands are picked up within a few milliseconds), read them in batches
 //! (`recvmmsg`, see [`crate::udp`]), then drive due timeouts. Outgoing datagrams are queued and
 //! sent in batches (`sendmmsg`) after each of these steps, so none waits past the loop turn.
-//! Events go straight to each participant's signalling session over its own unbounded
+//! Events go straight to each participant's signalling connection over its own unbounded
 //! channel, so a worker never waits on signalling.
 
 use std::collections::HashMap;
@@ -73,7 +73,7 @@ enum WorkerCommand {
     UpdatePermission {
         room: String,
         identity: String,
-        permission: Permission,
+        permission: MediaPermission,
         reply: oneshot::Sender<Option<ParticipantView>>,
     },
     Participants {
@@ -207,7 +207,7 @@ impl MediaHandle {
         &self,
         room: &str,
         identity: &str,
-        permission: Permission,
+        permission: MediaPermission,
     ) -> Result<Option<ParticipantView>, MediaGone> {
         let (room, identity) = (room.to_owned(), identity.to_owned());
         self.ask(self.worker_for(&room), |reply| WorkerCommand::UpdatePermission { room, identity, permission, reply })
@@ -328,7 +328,7 @@ fn size_buffers(socket: &UdpSocket) {
 struct SocketSink<'a> {
     socket: &'a UdpSocket,
     queue: &'a mut SendQueue,
-    sessions: &'a mut HashMap<ParticipantKey, UnboundedSender<MediaEvent>>,
+    signal_connections: &'a mut HashMap<ParticipantKey, UnboundedSender<MediaEvent>>,
     counters: &'a MediaCounters,
     presence: &'a Option<UnboundedSender<Presence>>,
 }
@@ -344,11 +344,11 @@ impl Sink for SocketSink<'_> {
 
     fn event(&mut self, to: ParticipantKey, event: MediaEvent) {
         let removed = matches!(event, MediaEvent::Removed(_));
-        if let Some(tx) = self.sessions.get(&to) {
+        if let Some(tx) = self.signal_connections.get(&to) {
             let _ = tx.send(event);
         }
         if removed {
-            self.sessions.remove(&to);
+            self.signal_connections.remove(&to);
         }
     }
 
@@ -385,7 +385,7 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
     let start = Instant::now();
     let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let mut sfu = Sfu::new(host, start, unix_ms);
-    let mut sessions: HashMap<ParticipantKey, UnboundedSender<MediaEvent>> = HashMap::new();
+    let mut signal_connections: HashMap<ParticipantKey, UnboundedSender<MediaEvent>> = HashMap::new();
     let mut presence: Option<UnboundedSender<Presence>> = None;
     // Allocated once: every datagram in or out is copied into these.
     let mut batch = RecvBatch::new();
@@ -411,7 +411,7 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
             let mut sink = SocketSink {
                 socket: &socket,
                 queue: &mut queue,
-                sessions: &mut sessions,
+                signal_connections: &mut signal_connections,
                 counters,
                 presence: &presence,
             };
@@ -432,14 +432,14 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
                     let _ = reply.send(sfu.participants(&room));
                 }
                 WorkerCommand::Join { key, request, events } => {
-                    sink.sessions.insert(key, events);
+                    sink.signal_connections.insert(key, events);
                     sfu.join(now, key, request, &mut sink);
                 }
                 WorkerCommand::Participant { key, command } => {
                     let leaving = matches!(command, Command::Leave);
                     sfu.command(now, key, command, &mut sink);
                     if leaving {
-                        sink.sessions.remove(&key);
+                        sink.signal_connections.remove(&key);
                     }
                 }
             }
@@ -473,7 +473,7 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
             let mut sink = SocketSink {
                 socket: &socket,
                 queue: &mut queue,
-                sessions: &mut sessions,
+                signal_connections: &mut signal_connections,
                 counters,
                 presence: &presence,
             };
@@ -490,8 +490,13 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
             handled += n;
             more = handled >= RECV_BUDGET;
         }
-        let mut sink =
-            SocketSink { socket: &socket, queue: &mut queue, sessions: &mut sessions, counters, presence: &presence };
+        let mut sink = SocketSink {
+            socket: &socket,
+            queue: &mut queue,
+            signal_connections: &mut signal_connections,
+            counters,
+            presence: &presence,
+        };
         sfu.handle_timeout(Instant::now(), &mut sink);
         flush(&socket, &mut queue, counters);
     }
@@ -514,7 +519,8 @@ mod tests {
         let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = receiver.local_addr().unwrap();
         let refused: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let (mut queue, mut sessions, counters) = (SendQueue::new(), HashMap::new(), MediaCounters::default());
+        let (mut queue, mut signal_connections, counters) =
+            (SendQueue::new(), HashMap::new(), MediaCounters::default());
         let mut rtp = [0u8; 100];
         rtp[..2].copy_from_slice(&[0x80, 96]);
         let rtcp = [0x80, 201, 0, 1, 0, 0, 0, 0];
@@ -526,7 +532,7 @@ mod tests {
             let mut sink = SocketSink {
                 socket: &socket,
                 queue: &mut queue,
-                sessions: &mut sessions,
+                signal_connections: &mut signal_connections,
                 counters: &counters,
                 presence: &None,
             };

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use vroom_media::rewrite::{Incoming, Rewriter, Vp8Ids};
 use vroom_media::sfu::{Sfu, Sink};
-use vroom_media::{JoinRequest, MediaEvent, ParticipantKey, Permission, Presence};
+use vroom_media::{JoinRequest, MediaEvent, MediaPermission, ParticipantKey, Presence};
 
 struct Discard;
 
@@ -40,7 +40,7 @@ proptest! {
         let t0 = Instant::now();
         let host: SocketAddr = "127.0.0.1:7882".parse().unwrap();
         let mut sfu = Sfu::new(host, t0, 1_700_000_000_000);
-        let permission = Permission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false };
+        let permission = MediaPermission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false };
         for (i, identity) in ["a", "b"].into_iter().enumerate() {
             let request = JoinRequest {
                 room: "room".into(),

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use vroom_media::{
-    JoinRequest, MediaEvent, MediaHandle, Permission, Presence, RemovedReason, WorkerConfig, room_worker, start_workers,
+    JoinRequest, MediaEvent, MediaHandle, MediaPermission, Presence, RemovedReason, WorkerConfig, room_worker,
+    start_workers,
 };
 
 fn start(bind: SocketAddr, workers: usize) -> std::io::Result<MediaHandle> {
@@ -22,7 +23,7 @@ fn request(room: &str, identity: &str) -> JoinRequest {
         identity: identity.into(),
         name: identity.into(),
         metadata: String::new(),
-        permission: Permission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false },
+        permission: MediaPermission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false },
         auto_subscribe: true,
     }
 }
@@ -95,7 +96,7 @@ async fn rooms_live_on_their_own_worker_and_commands_follow_them() {
         assert_eq!(identities(&media, room).await, ["alice", "bob"]);
     }
     assert!(media.participants("nowhere").await.unwrap().is_empty());
-    let bob = media.update_permission(&rooms[2], "bob", Permission { hidden: true, ..request("", "").permission });
+    let bob = media.update_permission(&rooms[2], "bob", MediaPermission { hidden: true, ..request("", "").permission });
     assert!(bob.await.unwrap().is_some());
 
     // Away from worker 0 (where a command sent to the wrong worker would also land): a

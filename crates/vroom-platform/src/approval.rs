@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::media::{MediaParticipant, MediaPermission, Removal};
+use crate::media::{MediaParticipant, MediaPermission, RemovedReason};
 use crate::model::*;
 use crate::service::{Actor, Platform};
 use crate::session::TokenMetadata;
@@ -97,7 +97,7 @@ impl Platform {
         app_user_id: &str,
         actor: Actor<'_>,
     ) -> Result<LiveParticipant> {
-        self.evict(app, room_id, app_user_id, actor, Removal::Rejected).await
+        self.evict(app, room_id, app_user_id, actor, RemovedReason::Rejected).await
     }
 
     /// Removes a present participant (waiting or not) from the room; it is told it was
@@ -109,7 +109,7 @@ impl Platform {
         app_user_id: &str,
         actor: Actor<'_>,
     ) -> Result<LiveParticipant> {
-        self.evict(app, room_id, app_user_id, actor, Removal::Removed).await
+        self.evict(app, room_id, app_user_id, actor, RemovedReason::Removed).await
     }
 
     /// The room's owner ends it for everyone (the server API's `end`).
@@ -127,7 +127,7 @@ impl Platform {
         room_id: VideoRoomId,
         app_user_id: &str,
         actor: Actor<'_>,
-        reason: Removal,
+        reason: RemovedReason,
     ) -> Result<LiveParticipant> {
         let (room, media, current) = self.present_participant(app, room_id, app_user_id, actor).await?;
         media.remove_participant(&room.uuid, app_user_id, reason);

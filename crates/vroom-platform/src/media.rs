@@ -14,7 +14,7 @@ use crate::time::Timestamp;
 
 /// Why the platform removes participants (each maps to what the client is told).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
+pub enum RemovedReason {
     /// The room was ended.
     RoomClosed,
     /// The room was deleted.
@@ -72,9 +72,9 @@ pub struct MediaParticipant {
 #[async_trait]
 pub trait MediaControl: Send + Sync {
     /// Removes everyone from a room, telling each client why (fire and forget).
-    fn close_room(&self, room_uuid: &str, reason: Removal);
+    fn close_room(&self, room_uuid: &str, reason: RemovedReason);
     /// Removes one participant, if present, telling its client why (fire and forget).
-    fn remove_participant(&self, room_uuid: &str, identity: &str, reason: Removal);
+    fn remove_participant(&self, room_uuid: &str, identity: &str, reason: RemovedReason);
     /// Changes a present participant's permission without a reconnect; its new state, or
     /// `None` if it is not in the room.
     async fn update_permission(

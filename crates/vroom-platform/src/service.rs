@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::NewEvent;
 use crate::input::{self, AppSettingsInput, EmbedUrlInput, MemberInput, VideoRoomInput, WebRtcTokenInput};
-use crate::media::{MediaControl, MediaPermission, Removal};
+use crate::media::{MediaControl, MediaPermission, RemovedReason};
 use crate::model::*;
 use crate::store::{NewRefreshToken, RefreshOutcome, Store};
 use crate::time;
@@ -249,7 +249,7 @@ impl Platform {
             let rooms = self.store.list_rooms(app.id, &filter, page).await?;
             for room in &rooms.content {
                 for member in members {
-                    media.remove_participant(&room.uuid, &member.app_user_id, Removal::MemberDeleted);
+                    media.remove_participant(&room.uuid, &member.app_user_id, RemovedReason::MemberDeleted);
                 }
             }
             if rooms.content.len() < page.size as usize {
@@ -406,7 +406,7 @@ impl Platform {
     pub async fn end_room(&self, app: &AppRef, id: VideoRoomId) -> Result<VideoRoom> {
         let room = self.close_room_state(app, id).await?;
         if let Some(media) = self.media_control() {
-            media.close_room(&room.uuid, Removal::RoomClosed);
+            media.close_room(&room.uuid, RemovedReason::RoomClosed);
         }
         Ok(room)
     }
@@ -457,7 +457,7 @@ impl Platform {
         check_owner(&room, actor)?;
         let deleted = self.store.delete_room(app.id, id).await?.ok_or_else(Error::room_not_found)?;
         if let Some(media) = self.media_control() {
-            media.close_room(&deleted.uuid, Removal::RoomDeleted);
+            media.close_room(&deleted.uuid, RemovedReason::RoomDeleted);
         }
         Ok(deleted)
     }

@@ -7,7 +7,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::Deserialize;
-use vroom_media::{JoinRequest, Permission};
+use vroom_media::{JoinRequest, MediaPermission};
 
 /// Longest identity or room name accepted.
 const MAX_NAME: usize = 256;
@@ -21,12 +21,12 @@ struct Claims {
     sub: String,
     name: String,
     metadata: String,
-    video: Option<Grant>,
+    video: Option<VideoGrant>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct Grant {
+struct VideoGrant {
     room: String,
     room_join: bool,
     can_publish: Option<bool>,
@@ -94,7 +94,7 @@ impl TokenVerifier {
             identity: claims.sub,
             name: claims.name,
             metadata: claims.metadata,
-            permission: Permission {
+            permission: MediaPermission {
                 can_publish,
                 can_subscribe: grant.can_subscribe.unwrap_or(true),
                 can_publish_data: grant.can_publish_data.unwrap_or(can_publish),

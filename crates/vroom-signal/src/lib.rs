@@ -3,7 +3,7 @@
 //! Owns the HTTP/WebSocket face of the media server for LiveKit clients:
 //!
 //! - `GET /rtc` (WebSocket): binary protobuf `SignalRequest`/`SignalResponse`, one message
-//!   per frame ([`session`]);
+//!   per frame ([`connection`]);
 //! - `GET /rtc/validate`: the same checks as `/rtc`, answered as `200 success` or a 4xx with
 //!   a plain-text reason (clients call it to explain a failed WebSocket);
 //! - `/rtc/v1` and `/rtc/v1/validate`: plain 404 (with CORS) so that clients that try the
@@ -15,8 +15,8 @@
 //! participants and tracks live in `vroom-media`.
 
 pub mod auth;
+pub mod connection;
 pub mod convert;
-pub mod session;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -128,13 +128,13 @@ async fn rtc(
             return text(refused.status, refused.reason);
         }
     };
-    let options = session::ClientOptions { reconnect: flag(&params, "reconnect").unwrap_or(false) };
+    let options = connection::ClientOptions { reconnect: flag(&params, "reconnect").unwrap_or(false) };
     let media = state.media.clone();
     let node_id = state.node_id.clone();
     upgrade
-        .max_message_size(session::MAX_MESSAGE_BYTES)
-        .max_frame_size(session::MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session::run(socket, media, join, options, node_id))
+        .max_message_size(connection::MAX_MESSAGE_BYTES)
+        .max_frame_size(connection::MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| connection::run(socket, media, join, options, node_id))
 }
 
 /// Single-PC signalling is not implemented; a 404 makes clients fall back to `/rtc`.

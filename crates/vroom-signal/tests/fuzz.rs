@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use prost::Message;
 use vroom_media::data::{self, DataKind, Sender};
 use vroom_signal::TokenVerifier;
-use vroom_signal::session::handle_request;
+use vroom_signal::connection::handle_request;
 
 /// Valid requests of several kinds, encoded: the seeds that mutations start from.
 fn seeds() -> Vec<Vec<u8>> {

@@ -314,7 +314,7 @@ async fn floods_and_oversized_messages_close_that_connection_only() {
     let signal_response::Message::Join(_) = next(&mut flooder).await else { panic!("join first") };
     let ping =
         Message::Binary(lk::SignalRequest { message: Some(signal_request::Message::Ping(1)) }.encode_to_vec().into());
-    for _ in 0..(vroom_signal::session::RATE_BURST as usize + 100) {
+    for _ in 0..(vroom_signal::connection::RATE_BURST as usize + 100) {
         if flooder.send(ping.clone()).await.is_err() {
             break;
         }
@@ -332,7 +332,7 @@ async fn floods_and_oversized_messages_close_that_connection_only() {
     // A message over the size limit closes its connection with a reason.
     let mut big = connect(addr, "trudy").await;
     let signal_response::Message::Join(_) = next(&mut big).await else { panic!("join first") };
-    let huge = vec![0u8; vroom_signal::session::MAX_MESSAGE_BYTES + 1];
+    let huge = vec![0u8; vroom_signal::connection::MAX_MESSAGE_BYTES + 1];
     let _ = big.send(Message::Binary(huge.into())).await;
     let close = close_frame(&mut big).await;
     // The WebSocket layer refuses the frame before it is decoded; the close says why.

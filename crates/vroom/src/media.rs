@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
-use vroom_media::{LeaveCause, MediaHandle, Permission, Presence, RemovedReason};
-use vroom_platform::media::{MediaControl, MediaParticipant, MediaPermission, Removal};
+use vroom_media::{LeaveCause, MediaHandle, MediaPermission, Presence, RemovedReason};
+use vroom_platform::media::{self as platform_media, MediaControl, MediaParticipant};
 use vroom_platform::session::{ParticipantJoin, leave_reason};
 use vroom_platform::{Error, Platform, time};
 use vroom_signal::{RoomGate, RoomRefusal, SignalState, TokenVerifier};
@@ -145,12 +145,12 @@ fn leave_reason_of(cause: LeaveCause) -> &'static str {
 /// The platform's commands, sent to the media worker.
 struct MediaControlHandle(MediaHandle);
 
-fn removed_reason(reason: Removal) -> RemovedReason {
+fn removed_reason(reason: platform_media::RemovedReason) -> RemovedReason {
     match reason {
-        Removal::RoomClosed => RemovedReason::RoomClosed,
-        Removal::RoomDeleted => RemovedReason::RoomDeleted,
-        Removal::MemberDeleted | Removal::Removed => RemovedReason::Removed,
-        Removal::Rejected => RemovedReason::Rejected,
+        platform_media::RemovedReason::RoomClosed => RemovedReason::RoomClosed,
+        platform_media::RemovedReason::RoomDeleted => RemovedReason::RoomDeleted,
+        platform_media::RemovedReason::MemberDeleted | platform_media::RemovedReason::Removed => RemovedReason::Removed,
+        platform_media::RemovedReason::Rejected => RemovedReason::Rejected,
     }
 }
 
@@ -162,7 +162,7 @@ fn participant(view: vroom_media::ParticipantView) -> MediaParticipant {
         name: view.name,
         metadata: view.metadata,
         joined_at: time::from_millis(view.joined_at_ms),
-        permission: MediaPermission {
+        permission: platform_media::MediaPermission {
             can_publish: p.can_publish,
             can_subscribe: p.can_subscribe,
             can_publish_data: p.can_publish_data,
@@ -177,13 +177,13 @@ fn media_gone(e: vroom_media::MediaGone) -> Error {
 
 #[async_trait::async_trait]
 impl MediaControl for MediaControlHandle {
-    fn close_room(&self, room_uuid: &str, reason: Removal) {
+    fn close_room(&self, room_uuid: &str, reason: platform_media::RemovedReason) {
         if let Err(e) = self.0.close_room(room_uuid, removed_reason(reason)) {
             tracing::warn!(error = %e, "cannot close the room in the media server");
         }
     }
 
-    fn remove_participant(&self, room_uuid: &str, identity: &str, reason: Removal) {
+    fn remove_participant(&self, room_uuid: &str, identity: &str, reason: platform_media::RemovedReason) {
         if let Err(e) = self.0.remove_participant(room_uuid, identity, removed_reason(reason)) {
             tracing::warn!(error = %e, "cannot remove the participant in the media server");
         }
@@ -193,9 +193,9 @@ impl MediaControl for MediaControlHandle {
         &self,
         room_uuid: &str,
         identity: &str,
-        permission: MediaPermission,
+        permission: platform_media::MediaPermission,
     ) -> Result<Option<MediaParticipant>, Error> {
-        let permission = Permission {
+        let permission = MediaPermission {
             can_publish: permission.can_publish,
             can_subscribe: permission.can_subscribe,
             can_publish_data: permission.can_publish_data,

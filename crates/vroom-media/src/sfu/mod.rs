@@ -1,14 +1,14 @@
 //! The SFU of one media worker, sans-IO: fed commands, datagrams and time; produces
-//! datagrams to send and events for the signalling sessions through a [`Sink`].
+//! datagrams to send and events for the signalling connections through a [`Sink`].
 //!
 //! What it holds, one value per concept:
 //! - the rooms as plain state ([`Rooms`]: who is where, publications, subscriptions);
-//! - each participant's media side ([`connections::Connections`]): two str0m [`Rtc`](str0m::Rtc)s
+//! - each participant's media side (`connections::Connections`): two str0m [`Rtc`](str0m::Rtc)s
 //!   (publisher: the client offers; subscriber: the server offers, and it is the primary
 //!   connection), their data channels, the pending subscriber offer and the downlink
 //!   controller;
-//! - each publication's fan-out ([`Forward`]) to the subscriber media sections it feeds;
-//! - the demultiplexing index ([`connections::Demux`]) from source address or ICE ufrag to
+//! - each publication's fan-out (`Forward`, a [`crate::forward::Fanout`]) to the subscriber media sections it feeds;
+//! - the demultiplexing index (`connections::Demux`) from source address or ICE ufrag to
 //!   a connection.
 //!
 //! Forwarding is str0m RTP mode: each RTP packet a publisher sends (`Event::RtpPacket`, its
@@ -16,9 +16,9 @@
 //! subscriber's sequence number, timestamp and VP8 ids ([`crate::rewrite`]); the payload is
 //! shared, not copied, and never depacketized.
 //!
-//! The work is split by concern: [`negotiation`] (SDP both ways, publications appearing and
-//! going), [`packet`] (the packet path), [`downlink`] (bandwidth shares per subscriber) and
-//! [`room_events`] (what the room learns: snapshots, speakers, quality, data).
+//! The work is split by concern: `negotiation` (SDP both ways, publications appearing and
+//! going), `packet` (the packet path), `downlink` (bandwidth shares per subscriber) and
+//! `room_events` (what the room learns: snapshots, speakers, quality, data).
 
 mod connections;
 mod downlink;
@@ -37,6 +37,7 @@ use str0m::{Event, Input};
 use tracing::{debug, info, warn};
 
 use crate::activity::Speakers;
+use crate::effects::{Effect, Effects};
 use crate::estimator::Estimate;
 use crate::forward::Fanout;
 use crate::model::*;
@@ -49,7 +50,7 @@ use negotiation::AddedMedia;
 pub trait Sink {
     /// Send a datagram from the worker's socket.
     fn transmit(&mut self, to: SocketAddr, data: &[u8]);
-    /// Deliver an event to a participant's signalling session.
+    /// Deliver an event to a participant's signalling connection.
     fn event(&mut self, to: ParticipantKey, event: MediaEvent);
     /// Report a join or a departure to the application (in the order emitted).
     fn presence(&mut self, report: Presence);
@@ -147,7 +148,7 @@ impl Sfu {
 
     // ---- commands ---------------------------------------------------------------------
 
-    /// Admits a participant: evicts a previous session of the same identity, creates its two
+    /// Admits a participant: evicts an older participant of the same identity, creates its two
     /// peer connections, sends `Joined`, tells the others, and makes the first subscriber
     /// offer (data channels and the media already published).
     pub fn join(&mut self, now: Instant, key: ParticipantKey, request: JoinRequest, sink: &mut impl Sink) {
@@ -159,11 +160,11 @@ impl Sfu {
                     return;
                 }
             };
-        // The replaced session's departure is reported after this join, so the platform
+        // The replaced participant's departure is reported after this join, so the platform
         // never sees the room empty during a reconnect.
         let mut replaced = None;
         if let Some(old) = self.rooms.find_identity(&request.room, &request.identity) {
-            info!(identity = %request.identity, room = %request.room, "duplicate identity: removing the older session");
+            info!(identity = %request.identity, room = %request.room, "duplicate identity: removing the older participant");
             let reason = RemovedReason::DuplicateIdentity;
             sink.event(old, MediaEvent::Removed(reason));
             replaced = self.remove(now, old, LeaveCause::Removed(reason), sink);
@@ -174,7 +175,7 @@ impl Sfu {
         }
         self.connections.insert(key, connections);
         let room = request.room.clone();
-        let info = self.rooms.join(key, request, self.unix_ms(now));
+        let (info, effects) = self.rooms.join(key, request, self.unix_ms(now));
         info!(room = %room, sid = %info.participant.sid, identity = %info.participant.identity, "participant joined");
         let joined = Presence::Joined {
             room: room.clone(),
@@ -186,12 +187,12 @@ impl Sfu {
             at_ms: info.participant.joined_at_ms,
         };
         sink.event(key, MediaEvent::Joined(Box::new(info)));
-        self.tell_denied(key, |_| true, sink);
         sink.presence(joined);
         if let Some(left) = replaced {
             sink.presence(left);
         }
-        self.broadcast(key, false, sink);
+        self.apply(now, effects, sink);
+        // The first offer, whatever it subscribes to: it carries the data channels.
         self.negotiate(now, key, sink);
         self.process_events(now, sink);
     }
@@ -205,7 +206,7 @@ impl Sfu {
         match command {
             Command::PublisherOffer { sdp, id } => self.publisher_offer(now, key, &sdp, id, sink),
             Command::SubscriberAnswer { sdp } => self.subscriber_answer(now, key, &sdp, sink),
-            Command::Trickle { role, candidate } => self.trickle(key, role, &candidate),
+            Command::Trickle { role, candidate } => self.trickle(now, key, role, &candidate, sink),
             Command::AddTrack(track) => {
                 let cid = track.cid.clone();
                 match self.rooms.add_track(key, track) {
@@ -217,45 +218,26 @@ impl Sfu {
                 }
             }
             Command::Mute { track_sid, muted } => {
-                if self.rooms.set_muted(key, &track_sid, muted) {
+                let effects = self.rooms.set_muted(key, &track_sid, muted);
+                if !effects.is_empty() {
                     info!(?key, track = %track_sid, muted, "track mute changed");
-                    if let Some(forward) = self.forward_of(key, &track_sid) {
-                        forward.set_muted(muted);
-                    }
-                    self.broadcast(key, true, sink);
                 }
+                self.apply(now, effects, sink);
             }
             Command::UpdateSubscription { track_sids, subscribe } => {
-                if self.rooms.update_subscription(key, &track_sids, subscribe) {
-                    debug!(?key, ?track_sids, subscribe, "subscription updated");
-                    self.negotiate(now, key, sink);
-                }
-                if subscribe {
-                    self.tell_denied(key, |d| track_sids.contains(&d.track_sid), sink);
-                }
+                let effects = self.rooms.update_subscription(key, &track_sids, subscribe);
+                debug!(?key, ?track_sids, subscribe, ?effects, "subscription update");
+                self.apply(now, effects, sink);
             }
             Command::SetSubscribePermission(grants) => {
-                let changes = self.rooms.set_subscribe_grants(key, grants);
-                let publisher_sid = self.rooms.participant(key).map(|p| p.sid.clone()).unwrap_or_default();
-                let mut affected: Vec<ParticipantKey> = Vec::new();
-                for (subscriber, track_sid, allowed) in changes {
-                    debug!(?key, ?subscriber, track = %track_sid, allowed, "subscription permission changed");
-                    let publisher_sid = publisher_sid.clone();
-                    sink.event(subscriber, MediaEvent::SubscriptionAllowed { publisher_sid, track_sid, allowed });
-                    if !affected.contains(&subscriber) {
-                        affected.push(subscriber);
-                    }
-                }
-                for subscriber in affected {
-                    self.negotiate(now, subscriber, sink);
-                }
+                let effects = self.rooms.set_subscribe_grants(key, grants);
+                debug!(?key, changes = ?effects.allowed(), "subscription permissions changed");
+                self.apply(now, effects, sink);
             }
             Command::UpdateTrackSettings { track_sids, disabled, quality, width, height } => {
-                let changed = self.rooms.set_track_settings(key, &track_sids, disabled, quality, width, height);
-                for (publisher, track_sid, settings) in changed {
-                    debug!(?key, track = %track_sid, ?settings, "track settings changed");
-                    self.apply_settings(key, publisher, &track_sid, settings);
-                }
+                let effects = self.rooms.set_track_settings(key, &track_sids, disabled, quality, width, height);
+                debug!(?key, ?effects, "track settings changed");
+                self.apply(now, effects, sink);
             }
             Command::Leave => self.leave(now, key, LeaveCause::ClientLeft, sink),
             Command::Disconnected => {
@@ -285,7 +267,7 @@ impl Sfu {
         sink: &mut impl Sink,
     ) -> Option<Presence> {
         let audience = self.rooms.audience(key);
-        let (gone, affected) = self.rooms.leave(key)?;
+        let (gone, effects) = self.rooms.leave(key)?;
         info!(sid = %gone.sid, identity = %gone.identity, ?cause, "participant left");
         if let Some(mut connections) = self.connections.remove(&key) {
             connections.publisher.rtc.disconnect();
@@ -305,10 +287,29 @@ impl Sfu {
         for k in audience {
             sink.event(k, MediaEvent::ParticipantsChanged(vec![view.clone()]));
         }
-        for k in affected {
-            self.negotiate(now, k, sink);
-        }
+        self.apply(now, effects, sink);
         Some(Presence::Left { room: gone.room, sid: gone.sid, cause, at_ms: self.unix_ms(now) })
+    }
+
+    /// Carries out what a state transition asks ([`Effects`]), in order.
+    pub(super) fn apply(&mut self, now: Instant, effects: Effects, sink: &mut impl Sink) {
+        for effect in effects {
+            match effect {
+                Effect::Announce { participant, to_self } => self.broadcast(participant, to_self, sink),
+                Effect::Mute { publisher, track_sid, muted } => {
+                    if let Some(forward) = self.forward_of(publisher, &track_sid) {
+                        forward.set_muted(muted);
+                    }
+                }
+                Effect::TellAllowed { subscriber, publisher_sid, track_sid, allowed } => {
+                    sink.event(subscriber, MediaEvent::SubscriptionAllowed { publisher_sid, track_sid, allowed });
+                }
+                Effect::Settings { subscriber, publisher, track_sid, settings } => {
+                    self.apply_settings(subscriber, publisher, &track_sid, settings);
+                }
+                Effect::Renegotiate(subscriber) => self.negotiate(now, subscriber, sink),
+            }
+        }
     }
 
     // ---- control by the application -----------------------------------------------------
@@ -346,16 +347,13 @@ impl Sfu {
         now: Instant,
         room: &str,
         identity: &str,
-        permission: Permission,
+        permission: MediaPermission,
         sink: &mut impl Sink,
     ) -> Option<ParticipantView> {
         let key = self.rooms.find_identity(room, identity)?;
-        let renegotiate = self.rooms.set_permission(key, permission)?;
+        let effects = self.rooms.set_permission(key, permission)?;
         info!(?key, %identity, ?permission, "permission updated");
-        self.broadcast(key, true, sink);
-        for k in renegotiate {
-            self.negotiate(now, k, sink);
-        }
+        self.apply(now, effects, sink);
         self.process_events(now, sink);
         self.rooms.participant(key).map(|p| p.view())
     }
@@ -445,8 +443,9 @@ impl Sfu {
         match event {
             Event::Connected => {
                 debug!(?owner, ?role, "peer connection established");
-                if role == PeerRole::Subscriber && self.rooms.set_active(owner) {
-                    self.broadcast(owner, false, sink);
+                if role == PeerRole::Subscriber {
+                    let effects = self.rooms.set_active(owner);
+                    self.apply(now, effects, sink);
                 }
             }
             Event::IceConnectionStateChange(state) => debug!(?owner, ?role, ?state, "ICE state"),

@@ -193,14 +193,24 @@ impl Sfu {
         }
     }
 
-    pub(super) fn trickle(&mut self, key: ParticipantKey, role: PeerRole, candidate: &str) {
+    pub(super) fn trickle(
+        &mut self,
+        now: Instant,
+        key: ParticipantKey,
+        role: PeerRole,
+        candidate: &str,
+        sink: &mut impl Sink,
+    ) {
         let Some(c) = self.connections.get_mut(&key) else { return };
+        let peer = c.peer_mut(role);
         match Candidate::from_sdp_string(candidate) {
-            Ok(candidate) => c.peer_mut(role).rtc.add_remote_candidate(candidate),
+            Ok(candidate) => peer.rtc.add_remote_candidate(candidate),
             // mDNS (.local) candidates cannot be resolved here; ICE-lite learns the address
             // from the client's checks (peer-reflexive), so skipping them is harmless.
             Err(e) => debug!(?key, error = %e, "ignoring remote candidate"),
         }
+        // str0m's rule: drain after every change (a new candidate can be checked at once).
+        drive(now, PeerRef { owner: key, role }, peer, &mut self.events, sink);
     }
 
     /// Makes a subscriber offer if subscriptions changed and no offer is outstanding (the
@@ -268,17 +278,13 @@ impl Sfu {
             MediaKind::Audio => "audio/opus",
         };
         let track_kind = track_kind(kind);
-        let Some((sid, subscribers)) =
+        let Some((sid, effects)) =
             self.rooms.media_added(owner, mid, track_kind, msid_track.as_deref().unwrap_or(""), mime, rids.clone())
         else {
             warn!(?owner, %mid, "media section without an announced track; ignored");
             return;
         };
         info!(?owner, track = %sid, %mid, ?rids, "track published");
-        let others: Vec<ParticipantKey> = self.rooms.others(owner).map(|p| p.key).collect();
-        for other in others {
-            self.tell_denied(other, |d| d.track_sid == sid, sink);
-        }
         let mut forward = Forward::new(track_kind, rids);
         let muted = self
             .rooms
@@ -287,10 +293,7 @@ impl Sfu {
             .is_some_and(|t| t.muted);
         forward.set_muted(muted);
         self.forwards.insert((owner, mid), forward);
-        self.broadcast(owner, false, sink);
-        for subscriber in subscribers {
-            self.negotiate(now, subscriber, sink);
-        }
+        self.apply(now, effects, sink);
     }
 
     /// The publisher renegotiated a media section: turning inactive is how LiveKit clients
@@ -307,16 +310,13 @@ impl Sfu {
         let bound = self.rooms.participant(owner).is_some_and(|p| p.publication_by_mid(mid).is_some());
         match direction {
             Direction::Inactive | Direction::SendOnly if bound => {
-                let Some((sid, affected)) = self.rooms.unpublish(owner, mid) else { return };
+                let Some((sid, effects)) = self.rooms.unpublish(owner, mid) else { return };
                 info!(?owner, track = %sid, %mid, "track unpublished");
                 self.forwards.remove(&(owner, mid));
                 for c in self.connections.values_mut() {
                     c.feeds.retain(|_, source| *source != (owner, mid));
                 }
-                self.broadcast(owner, false, sink);
-                for subscriber in affected {
-                    self.negotiate(now, subscriber, sink);
-                }
+                self.apply(now, effects, sink);
             }
             Direction::RecvOnly | Direction::SendRecv if !bound => {
                 let Some(media) = self.connections.get(&owner).and_then(|c| c.publisher.rtc.media(mid)) else {

@@ -1,6 +1,5 @@
 //! What a room's participants learn from the SFU besides media: participant snapshots,
-//! refused subscriptions, active speakers, connection quality, and data packets relayed
-//! between them.
+//! active speakers, connection quality, and data packets relayed between them.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -13,7 +12,6 @@ use super::{Sfu, Sink};
 use crate::activity;
 use crate::data;
 use crate::model::*;
-use crate::state::DeniedTrack;
 
 impl Sfu {
     /// Sends `key`'s current snapshot to the others of its room (and to itself).
@@ -24,27 +22,6 @@ impl Sfu {
         }
         if include_self {
             sink.event(key, MediaEvent::ParticipantsChanged(vec![view]));
-        }
-    }
-
-    /// Tells `subscriber` which of the tracks it wants (those `which` picks) it may not have.
-    pub(super) fn tell_denied(
-        &self,
-        subscriber: ParticipantKey,
-        which: impl Fn(&DeniedTrack) -> bool,
-        sink: &mut impl Sink,
-    ) {
-        let Some(p) = self.rooms.participant(subscriber) else { return };
-        for denied in p.denied.iter().filter(|d| which(d)) {
-            let Some(publisher) = self.rooms.participant(denied.publisher) else { continue };
-            sink.event(
-                subscriber,
-                MediaEvent::SubscriptionAllowed {
-                    publisher_sid: publisher.sid.clone(),
-                    track_sid: denied.track_sid.clone(),
-                    allowed: false,
-                },
-            );
         }
     }
 

@@ -3,7 +3,7 @@
 //! camera and a microphone) and bob (subscribed to both) have completed ICE, DTLS and SRTP
 //! with the SFU first, and the fuzzer then
 //! - sends any datagram from their addresses: str0m's STUN, DTLS and SRTP/SRTCP handling
-//!   of an established session;
+//!   of an established connection;
 //! - sends properly encrypted RTP from alice with any payload, marker, header extension
 //!   values, sequence and timestamp jumps: the SFU's own packet path (VP8 descriptor and
 //!   keyframe parsing, audio levels, layer choice, rewriting, forwarding to bob).

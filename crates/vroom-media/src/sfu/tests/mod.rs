@@ -51,11 +51,12 @@ impl Recorder {
     }
 }
 
-const FULL: Permission = Permission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false };
-const WAITING: Permission =
-    Permission { can_publish: false, can_subscribe: false, can_publish_data: false, hidden: true };
+const FULL: MediaPermission =
+    MediaPermission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false };
+const WAITING: MediaPermission =
+    MediaPermission { can_publish: false, can_subscribe: false, can_publish_data: false, hidden: true };
 
-fn req(identity: &str, permission: Permission) -> JoinRequest {
+fn req(identity: &str, permission: MediaPermission) -> JoinRequest {
     JoinRequest {
         room: "room".into(),
         identity: identity.into(),
@@ -125,7 +126,7 @@ fn lost_signalling_is_removed_after_the_grace_period_unless_it_rejoins() {
     sfu.handle_timeout(t9, &mut sink);
     assert_eq!(sink.presence.len(), 2, "still in the room during the grace period");
     assert!(sfu.poll_timeout(t9) <= t0 + Duration::from_secs(10));
-    // Bob reconnects (a new signalling session with the same identity).
+    // Bob reconnects (a new signalling connection with the same identity).
     sfu.join(t9, C, req("bob", FULL), &mut sink);
     let bob2 = sid(&sfu, C);
     let t10 = t0 + Duration::from_secs(10);
@@ -153,7 +154,7 @@ fn the_application_closes_rooms_and_removes_participants_with_a_reason() {
     let causes: Vec<String> = sink.trail()[3..].iter().map(|l| l.rsplit(' ').next().unwrap().to_owned()).collect();
     assert_eq!(causes, ["Removed(Rejected)", "Removed(RoomClosed)", "Removed(RoomClosed)"]);
     assert_eq!((sfu.participant_count(), sfu.rooms().room_count()), (0, 0));
-    // Removal events precede nothing else for the removed: the session closes on them.
+    // Removal events precede nothing else for the removed: the signalling connection closes on them.
     let last_for_a = sink.events.iter().rev().find(|(k, _)| *k == A).map(|(_, e)| e);
     assert!(matches!(last_for_a, Some(MediaEvent::Removed(_))));
 }

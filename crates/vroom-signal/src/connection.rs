@@ -66,7 +66,7 @@ pub enum Action {
     Ignore,
 }
 
-/// Why the session closes the socket.
+/// Why the connection closes the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseReason {
     pub code: u16,
@@ -317,7 +317,7 @@ pub struct ClientOptions {
     pub reconnect: bool,
 }
 
-/// Runs one signalling session to its end.
+/// Runs one signalling connection to its end.
 pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, options: ClientOptions, node_id: String) {
     let (mut tx, mut rx) = socket.split();
     if options.reconnect {
@@ -452,7 +452,7 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
         })
         .await;
     }
-    debug!(%identity, "signal session ended");
+    debug!(%identity, "signalling connection ended");
 }
 
 #[cfg(test)]
