@@ -2,7 +2,7 @@
 //! cannot do itself (peer connections, signalling), returned as a value so that the rules
 //! and their consequences are tested without either.
 
-use crate::model::{ParticipantKey, TrackSettings};
+use crate::model::{ParticipantKey, ParticipantSid, TrackSettings, TrackSid};
 
 /// Work a state transition asks of the SFU, which the state cannot do itself (peer
 /// connections, signalling). A transition returns its [`Effects`] in the order they must
@@ -12,11 +12,11 @@ pub enum Effect {
     /// Everyone who sees `participant` gets its new snapshot, and so does it when `to_self`.
     Announce { participant: ParticipantKey, to_self: bool },
     /// The publication's forward stops (muted) or resumes sending.
-    Mute { publisher: ParticipantKey, track_sid: String, muted: bool },
+    Mute { publisher: ParticipantKey, track_sid: TrackSid, muted: bool },
     /// `subscriber` learns whether it may have one of a publisher's tracks.
-    TellAllowed { subscriber: ParticipantKey, publisher_sid: String, track_sid: String, allowed: bool },
+    TellAllowed { subscriber: ParticipantKey, publisher_sid: ParticipantSid, track_sid: TrackSid, allowed: bool },
     /// The outlet feeding `subscriber` with one of `publisher`'s tracks takes new settings.
-    Settings { subscriber: ParticipantKey, publisher: ParticipantKey, track_sid: String, settings: TrackSettings },
+    Settings { subscriber: ParticipantKey, publisher: ParticipantKey, track_sid: TrackSid, settings: TrackSettings },
     /// `subscriber`'s subscriptions changed: the SFU offers it the change.
     Renegotiate(ParticipantKey),
 }
@@ -40,11 +40,11 @@ impl Effects {
     pub(crate) fn tell_allowed(
         &mut self,
         subscriber: ParticipantKey,
-        publisher_sid: &str,
-        track_sid: &str,
+        publisher_sid: &ParticipantSid,
+        track_sid: &TrackSid,
         allowed: bool,
     ) {
-        let (publisher_sid, track_sid) = (publisher_sid.to_owned(), track_sid.to_owned());
+        let (publisher_sid, track_sid) = (publisher_sid.clone(), track_sid.clone());
         self.push(Effect::TellAllowed { subscriber, publisher_sid, track_sid, allowed });
     }
 
@@ -68,7 +68,7 @@ impl Effects {
     }
 
     /// The `(subscriber, track sid, allowed)` of each permission the subscribers are told.
-    pub fn allowed(&self) -> Vec<(ParticipantKey, String, bool)> {
+    pub fn allowed(&self) -> Vec<(ParticipantKey, TrackSid, bool)> {
         self.0
             .iter()
             .filter_map(|e| match e {

@@ -1,6 +1,8 @@
 //! The vocabulary shared with the signalling side: commands in, events out, and read-only
 //! views of rooms, participants and tracks. Plain data, no protocol encoding.
 
+pub use crate::ids::{ParticipantSid, RoomName, TrackSid};
+
 /// Identifies one signalling connection's participant inside the media server. Allocated by
 /// [`crate::MediaHandle::join`] so commands can follow the join without waiting for a reply;
 /// it also tells the handle which worker owns the participant.
@@ -20,7 +22,7 @@ pub struct MediaPermission {
 /// A request to join (or create) a room.
 #[derive(Debug, Clone)]
 pub struct JoinRequest {
-    pub room: String,
+    pub room: RoomName,
     pub identity: String,
     pub name: String,
     pub metadata: String,
@@ -99,7 +101,7 @@ pub struct LayerSpec {
 pub struct SubscribeGrant {
     pub participant: String,
     pub all_tracks: bool,
-    pub track_sids: Vec<String>,
+    pub track_sids: Vec<TrackSid>,
 }
 
 /// What a subscriber wants of one track (LiveKit `UpdateTrackSettings`).
@@ -123,7 +125,7 @@ pub enum ConnectionQuality {
 /// One entry of a speakers update: a change of `sid`'s speaking state or level.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpeakerView {
-    pub sid: String,
+    pub sid: ParticipantSid,
     /// 0..1, linear.
     pub level: f32,
     pub active: bool,
@@ -131,7 +133,7 @@ pub struct SpeakerView {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QualityView {
-    pub sid: String,
+    pub sid: ParticipantSid,
     pub quality: ConnectionQuality,
     /// 1 (bad) ..= 5 (perfect), MOS-like.
     pub score: f32,
@@ -163,18 +165,18 @@ pub enum Command {
     },
     AddTrack(AddTrack),
     Mute {
-        track_sid: String,
+        track_sid: TrackSid,
         muted: bool,
     },
     /// Subscribe to or unsubscribe from tracks of others (manual subscription).
     UpdateSubscription {
-        track_sids: Vec<String>,
+        track_sids: Vec<TrackSid>,
         subscribe: bool,
     },
     /// A subscriber's wishes for tracks it receives. `width`/`height` (when non-zero) pick
     /// the smallest announced layer that covers them; otherwise `quality` caps the layer.
     UpdateTrackSettings {
-        track_sids: Vec<String>,
+        track_sids: Vec<TrackSid>,
         disabled: bool,
         quality: Quality,
         width: u32,
@@ -224,8 +226,21 @@ pub enum LeaveCause {
 /// reconnect does not look like an empty room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presence {
-    Joined { room: String, sid: String, identity: String, name: String, metadata: String, hidden: bool, at_ms: i64 },
-    Left { room: String, sid: String, cause: LeaveCause, at_ms: i64 },
+    Joined {
+        room: RoomName,
+        sid: ParticipantSid,
+        identity: String,
+        name: String,
+        metadata: String,
+        hidden: bool,
+        at_ms: i64,
+    },
+    Left {
+        room: RoomName,
+        sid: ParticipantSid,
+        cause: LeaveCause,
+        at_ms: i64,
+    },
 }
 
 /// Events from the media server to one signalling connection, in the order they must reach the
@@ -261,8 +276,8 @@ pub enum MediaEvent {
     /// Whether this participant may subscribe to a track (after its publisher changed who
     /// may, or when it asked for a track it may not have).
     SubscriptionAllowed {
-        publisher_sid: String,
-        track_sid: String,
+        publisher_sid: ParticipantSid,
+        track_sid: TrackSid,
         allowed: bool,
     },
 }
@@ -278,7 +293,7 @@ pub struct JoinInfo {
 #[derive(Debug, Clone)]
 pub struct RoomView {
     pub sid: String,
-    pub name: String,
+    pub name: RoomName,
     pub created_at_ms: i64,
     pub num_participants: u32,
     pub num_publishers: u32,
@@ -293,7 +308,7 @@ pub enum ParticipantState {
 
 #[derive(Debug, Clone)]
 pub struct ParticipantView {
-    pub sid: String,
+    pub sid: ParticipantSid,
     pub identity: String,
     pub name: String,
     pub metadata: String,
@@ -307,7 +322,7 @@ pub struct ParticipantView {
 
 #[derive(Debug, Clone)]
 pub struct TrackView {
-    pub sid: String,
+    pub sid: TrackSid,
     pub kind: TrackKind,
     pub source: TrackSource,
     pub name: String,

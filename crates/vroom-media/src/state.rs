@@ -16,7 +16,7 @@ use crate::model::*;
 /// publishes.
 #[derive(Debug, Clone)]
 pub struct Publication {
-    pub sid: String,
+    pub sid: TrackSid,
     pub cid: String,
     pub kind: TrackKind,
     pub source: TrackSource,
@@ -59,14 +59,14 @@ pub enum SubscriptionState {
 #[derive(Debug, Clone)]
 pub struct Subscription {
     pub publisher: ParticipantKey,
-    pub track_sid: String,
+    pub track_sid: TrackSid,
     pub kind: TrackKind,
     pub state: SubscriptionState,
     pub settings: TrackSettings,
 }
 
 impl Subscription {
-    fn new(publisher: ParticipantKey, track_sid: String, kind: TrackKind) -> Self {
+    fn new(publisher: ParticipantKey, track_sid: TrackSid, kind: TrackKind) -> Self {
         Subscription {
             publisher,
             track_sid,
@@ -97,8 +97,8 @@ impl Subscription {
 #[derive(Debug, Clone)]
 pub struct Participant {
     pub key: ParticipantKey,
-    pub room: String,
-    pub sid: String,
+    pub room: RoomName,
+    pub sid: ParticipantSid,
     pub identity: String,
     pub name: String,
     pub metadata: String,
@@ -122,7 +122,7 @@ pub struct Participant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeniedTrack {
     pub publisher: ParticipantKey,
-    pub track_sid: String,
+    pub track_sid: TrackSid,
     pub kind: TrackKind,
 }
 
@@ -130,7 +130,7 @@ impl Participant {
     /// Records that this participant wants `publisher`'s track: a new subscription if
     /// `allowed`, else a denied entry; nothing if it already has or wants it. True if a
     /// subscription was added (a renegotiation is due).
-    fn want(&mut self, publisher: ParticipantKey, track_sid: String, kind: TrackKind, allowed: bool) -> bool {
+    fn want(&mut self, publisher: ParticipantKey, track_sid: TrackSid, kind: TrackKind, allowed: bool) -> bool {
         if self.subscriptions.iter().any(|s| s.track_sid == track_sid && s.is_live())
             || self.denied.iter().any(|d| d.track_sid == track_sid)
         {
@@ -147,8 +147,8 @@ impl Participant {
     /// Stops this participant's subscriptions to `publisher`'s track `track_sid` (all its
     /// tracks with `None`) and forgets its wish for them. True if a subscription changed (a
     /// renegotiation is due).
-    fn stop_subscriptions(&mut self, publisher: ParticipantKey, track_sid: Option<&str>) -> bool {
-        let concerns = |p: ParticipantKey, t: &str| p == publisher && track_sid.is_none_or(|sid| sid == t);
+    fn stop_subscriptions(&mut self, publisher: ParticipantKey, track_sid: Option<&TrackSid>) -> bool {
+        let concerns = |p: ParticipantKey, t: &TrackSid| p == publisher && track_sid.is_none_or(|sid| t == sid);
         self.denied.retain(|d| !concerns(d.publisher, &d.track_sid));
         let before = self.subscriptions.len();
         let mut changed = false;
@@ -163,10 +163,10 @@ impl Participant {
     }
 
     /// Whether `subscriber` may subscribe to this participant's track `track_sid`.
-    pub fn allows(&self, subscriber: &Participant, track_sid: &str) -> bool {
+    pub fn allows(&self, subscriber: &Participant, track_sid: &TrackSid) -> bool {
         self.subscribe_grants.as_ref().is_none_or(|grants| {
             grants.iter().any(|g| {
-                (g.participant == subscriber.sid || g.participant == subscriber.identity)
+                (subscriber.sid == g.participant.as_str() || g.participant == subscriber.identity)
                     && (g.all_tracks || g.track_sids.iter().any(|t| t == track_sid))
             })
         })
@@ -224,7 +224,7 @@ impl Publication {
 #[derive(Debug, Clone)]
 pub struct Room {
     pub sid: String,
-    pub name: String,
+    pub name: RoomName,
     pub created_at_ms: i64,
     /// Members in join order.
     pub members: Vec<ParticipantKey>,
@@ -246,7 +246,7 @@ pub const MAX_PUBLICATIONS: usize = 16;
 /// All rooms of one media worker.
 #[derive(Debug, Default)]
 pub struct Rooms {
-    rooms: HashMap<String, Room>,
+    rooms: HashMap<RoomName, Room>,
     participants: HashMap<ParticipantKey, Participant>,
 }
 
@@ -335,7 +335,7 @@ impl Rooms {
         let participant_view = participant.view();
         self.participants.insert(key, participant);
         effects.announce(key, false);
-        (JoinInfo { room: self.room_view(&req.room), participant: participant_view, others }, effects)
+        (JoinInfo { room: self.room_view(req.room.as_str()), participant: participant_view, others }, effects)
     }
 
     /// The other participants of `key`'s room (including hidden ones).
@@ -360,7 +360,7 @@ impl Rooms {
         let Some(room) = self.rooms.get(name) else {
             return RoomView {
                 sid: String::new(),
-                name: name.to_owned(),
+                name: name.into(),
                 created_at_ms: 0,
                 num_participants: 0,
                 num_publishers: 0,
@@ -432,7 +432,7 @@ impl Rooms {
         msid_track: &str,
         mime_type: &'static str,
         rids: Vec<Rid>,
-    ) -> Option<(String, Effects)> {
+    ) -> Option<(TrackSid, Effects)> {
         let p = self.participants.get_mut(&key)?;
         let unbound = |t: &&mut Publication| t.media.is_none() && t.kind == kind;
         let index = p
@@ -487,7 +487,7 @@ impl Rooms {
 
     /// Mutes or unmutes one of `key`'s tracks; if that changed something, its forward
     /// follows and everyone (itself included) sees it.
-    pub fn set_muted(&mut self, key: ParticipantKey, track_sid: &str, muted: bool) -> Effects {
+    pub fn set_muted(&mut self, key: ParticipantKey, track_sid: &TrackSid, muted: bool) -> Effects {
         let mut effects = Effects::default();
         let Some(p) = self.participants.get_mut(&key) else { return effects };
         let Some(t) = p.publications.iter_mut().find(|t| t.sid == track_sid) else { return effects };
@@ -516,7 +516,7 @@ impl Rooms {
         effects.announce(key, true);
         if !before.can_subscribe && permission.can_subscribe {
             // Everything published by the visible others, as its publisher allows.
-            let offered: Vec<(ParticipantKey, String, TrackKind, bool)> = match self.participants.get(&key) {
+            let offered: Vec<(ParticipantKey, TrackSid, TrackKind, bool)> = match self.participants.get(&key) {
                 Some(p) if p.auto_subscribe => members
                     .iter()
                     .filter(|k| **k != key)
@@ -540,7 +540,7 @@ impl Rooms {
             }
         }
         if before.hidden && !permission.hidden {
-            let tracks: Vec<(String, TrackKind)> = self.participants[&key]
+            let tracks: Vec<(TrackSid, TrackKind)> = self.participants[&key]
                 .publications
                 .iter()
                 .filter(|t| t.media.is_some())
@@ -568,7 +568,7 @@ impl Rooms {
     /// The publisher removed a track from its connection (the media section went inactive):
     /// the publication goes, the version is bumped and every subscription to it is stopped.
     /// Returns the track sid; `None` if no published track used `mid`.
-    pub fn unpublish(&mut self, key: ParticipantKey, mid: Mid) -> Option<(String, Effects)> {
+    pub fn unpublish(&mut self, key: ParticipantKey, mid: Mid) -> Option<(TrackSid, Effects)> {
         let p = self.participants.get_mut(&key)?;
         let index = p.publications.iter().position(|t| t.media.as_ref().is_some_and(|m| m.mid == mid))?;
         let sid = p.publications.remove(index).sid;
@@ -589,13 +589,13 @@ impl Rooms {
     /// tracks of the others of its room named in `track_sids`. Unknown, own, hidden or not
     /// yet published tracks are skipped, as is subscribing without `can_subscribe`. A change
     /// renegotiates; asking for tracks it may not have tells the subscriber so.
-    pub fn update_subscription(&mut self, key: ParticipantKey, track_sids: &[String], subscribe: bool) -> Effects {
+    pub fn update_subscription(&mut self, key: ParticipantKey, track_sids: &[TrackSid], subscribe: bool) -> Effects {
         let mut effects = Effects::default();
         let Some(p) = self.participants.get(&key) else { return effects };
         if subscribe && !p.permission.can_subscribe {
             return effects;
         }
-        let available: Vec<(ParticipantKey, String, TrackKind, bool)> = self
+        let available: Vec<(ParticipantKey, TrackSid, TrackKind, bool)> = self
             .others(key)
             .filter(|o| !o.permission.hidden)
             .flat_map(|o| {
@@ -635,7 +635,7 @@ impl Rooms {
             effects.renegotiate(key);
         }
         if subscribe {
-            let denied: Vec<(ParticipantKey, String)> = p
+            let denied: Vec<(ParticipantKey, TrackSid)> = p
                 .denied
                 .iter()
                 .filter(|d| track_sids.contains(&d.track_sid))
@@ -662,9 +662,9 @@ impl Rooms {
             }
             return effects;
         }
-        let tracks: Vec<(String, TrackKind)> =
+        let tracks: Vec<(TrackSid, TrackKind)> =
             p.publications.iter().filter(|t| t.media.is_some()).map(|t| (t.sid.clone(), t.kind)).collect();
-        let before: Vec<(ParticipantKey, String, bool)> = self
+        let before: Vec<(ParticipantKey, TrackSid, bool)> = self
             .others(key)
             .flat_map(|o| tracks.iter().map(move |(sid, _)| (o.key, sid.clone(), p.allows(o, sid))))
             .collect();
@@ -704,7 +704,7 @@ impl Rooms {
     pub fn set_track_settings(
         &mut self,
         key: ParticipantKey,
-        track_sids: &[String],
+        track_sids: &[TrackSid],
         disabled: bool,
         quality: Quality,
         width: u32,
@@ -959,13 +959,13 @@ mod tests {
         assert_eq!(rooms.participant(A).unwrap().version, v + 2);
     }
 
-    fn published(rooms: &mut Rooms, key: ParticipantKey, cid: &str, kind: TrackKind, mid: &str) -> String {
+    fn published(rooms: &mut Rooms, key: ParticipantKey, cid: &str, kind: TrackKind, mid: &str) -> TrackSid {
         rooms.add_track(key, track(cid, kind)).unwrap();
         let mime = if kind == TrackKind::Audio { "audio/opus" } else { "video/VP8" };
         rooms.media_added(key, Mid::from(mid), kind, cid, mime, vec![]).unwrap().0
     }
 
-    fn states(rooms: &Rooms, key: ParticipantKey) -> Vec<(String, SubscriptionState)> {
+    fn states(rooms: &Rooms, key: ParticipantKey) -> Vec<(TrackSid, SubscriptionState)> {
         rooms.participant(key).unwrap().subscriptions.iter().map(|s| (s.track_sid.clone(), s.state)).collect()
     }
 
@@ -1079,7 +1079,7 @@ mod tests {
         let cam = published(&mut rooms, A, "cam", TrackKind::Video, "0");
         let mic = published(&mut rooms, A, "mic", TrackKind::Audio, "1");
         rooms.participant_mut(B).unwrap().subscriptions[0].state = SubscriptionState::Open(Mid::from("5"));
-        let grant = |who: &str, all_tracks: bool, track_sids: Vec<String>| SubscribeGrant {
+        let grant = |who: &str, all_tracks: bool, track_sids: Vec<TrackSid>| SubscribeGrant {
             participant: who.into(),
             all_tracks,
             track_sids,
@@ -1106,7 +1106,7 @@ mod tests {
         let changes = rooms.set_subscribe_grants(A, Some(vec![grant(&bob_sid, true, vec![])])).allowed();
         assert!(changes.contains(&(B, cam.clone(), true)) && changes.contains(&(B, mic.clone(), true)));
         assert!(changes.contains(&(C, cam.clone(), false)), "carol lost the camera");
-        let live: Vec<String> = rooms
+        let live: Vec<TrackSid> = rooms
             .participant(B)
             .unwrap()
             .subscriptions

@@ -157,7 +157,7 @@ impl MediaHandle {
     /// Asks to join; the answer (`Joined`) and everything after arrive on `events`. The
     /// participant lives on its room's worker, and its key says which one.
     pub fn join(&self, request: JoinRequest, events: UnboundedSender<MediaEvent>) -> Result<ParticipantKey, MediaGone> {
-        let worker = self.worker_for(&request.room);
+        let worker = self.worker_for(request.room.as_str());
         // `key % workers` is the worker; keys stay unique because the sequence numbers are.
         let sequence = self.next_key.fetch_add(1, Ordering::Relaxed);
         let key = ParticipantKey(sequence * self.workers.len() as u64 + worker as u64);

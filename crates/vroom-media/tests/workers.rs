@@ -117,8 +117,8 @@ async fn rooms_live_on_their_own_worker_and_commands_follow_them() {
     while seen.len() < 10 {
         let report = tokio::time::timeout(Duration::from_secs(5), presence.recv()).await.unwrap().unwrap();
         seen.push(match report {
-            Presence::Joined { room, .. } => (room, "joined"),
-            Presence::Left { room, .. } => (room, "left"),
+            Presence::Joined { room, .. } => (room.to_string(), "joined"),
+            Presence::Left { room, .. } => (room.to_string(), "left"),
         });
     }
     for room in &rooms {

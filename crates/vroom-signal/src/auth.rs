@@ -90,7 +90,7 @@ impl TokenVerifier {
         }
         let can_publish = grant.can_publish.unwrap_or(true);
         Ok(JoinRequest {
-            room: grant.room,
+            room: grant.room.into(),
             identity: claims.sub,
             name: claims.name,
             metadata: claims.metadata,

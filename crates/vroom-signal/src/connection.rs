@@ -13,7 +13,7 @@ use tracing::{debug, info, warn};
 use vroom_media::state::StateError;
 use vroom_media::{
     AddTrack, Command, ConnectionQuality, JoinRequest, LayerSpec, MediaEvent, MediaHandle, PeerRole, Quality,
-    RemovedReason, SubscribeGrant, TrackKind,
+    RemovedReason, SubscribeGrant, TrackKind, TrackSid,
 };
 
 use crate::convert;
@@ -131,21 +131,22 @@ pub fn handle_request(bytes: &[u8]) -> Result<Action, CloseReason> {
                     .filter(|c| c == "h264" || c == "vp8"),
             }))
         }
-        signal_request::Message::Mute(m) => Action::Media(Command::Mute { track_sid: m.sid, muted: m.muted }),
+        signal_request::Message::Mute(m) => Action::Media(Command::Mute { track_sid: m.sid.into(), muted: m.muted }),
         signal_request::Message::Subscription(s) => {
             // Clients name tracks either directly or per participant; the worker only
             // needs the track sids (they are unique in a room).
-            let track_sids: Vec<String> = s
+            let track_sids: Vec<TrackSid> = s
                 .track_sids
                 .into_iter()
                 .chain(s.participant_tracks.into_iter().flat_map(|p| p.track_sids))
                 .take(MAX_TRACK_SIDS)
+                .map(TrackSid::from)
                 .collect();
             Action::Media(Command::UpdateSubscription { track_sids, subscribe: s.subscribe })
         }
         signal_request::Message::TrackSetting(t) => {
             let requested = quality(t.quality);
-            let track_sids = t.track_sids.into_iter().take(MAX_TRACK_SIDS).collect();
+            let track_sids = t.track_sids.into_iter().take(MAX_TRACK_SIDS).map(TrackSid::from).collect();
             Action::Media(Command::UpdateTrackSettings {
                 track_sids,
                 // Quality OFF means "send nothing", like `disabled`.
@@ -163,7 +164,8 @@ pub fn handle_request(bytes: &[u8]) -> Result<Action, CloseReason> {
                     .into_iter()
                     .take(MAX_TRACK_SIDS)
                     .flat_map(|t| {
-                        let track_sids: Vec<String> = t.track_sids.into_iter().take(MAX_TRACK_SIDS).collect();
+                        let track_sids: Vec<TrackSid> =
+                            t.track_sids.into_iter().take(MAX_TRACK_SIDS).map(TrackSid::from).collect();
                         [t.participant_sid, t.participant_identity].into_iter().filter(|who| !who.is_empty()).map(
                             move |participant| SubscribeGrant {
                                 participant,
@@ -253,13 +255,13 @@ pub fn response_for(event: MediaEvent, node_id: &str) -> signal_response::Messag
         MediaEvent::SpeakersChanged(speakers) => signal_response::Message::SpeakersChanged(lk::SpeakersChanged {
             speakers: speakers
                 .into_iter()
-                .map(|s| lk::SpeakerInfo { sid: s.sid, level: s.level, active: s.active })
+                .map(|s| lk::SpeakerInfo { sid: s.sid.into(), level: s.level, active: s.active })
                 .collect(),
         }),
         MediaEvent::SubscriptionAllowed { publisher_sid, track_sid, allowed } => {
             signal_response::Message::SubscriptionPermissionUpdate(lk::SubscriptionPermissionUpdate {
-                participant_sid: publisher_sid,
-                track_sid,
+                participant_sid: publisher_sid.into(),
+                track_sid: track_sid.into(),
                 allowed,
             })
         }
@@ -268,7 +270,7 @@ pub fn response_for(event: MediaEvent, node_id: &str) -> signal_response::Messag
                 updates: updates
                     .into_iter()
                     .map(|u| lk::ConnectionQualityInfo {
-                        participant_sid: u.sid,
+                        participant_sid: u.sid.into(),
                         quality: match u.quality {
                             ConnectionQuality::Poor => lk::ConnectionQuality::Poor,
                             ConnectionQuality::Good => lk::ConnectionQuality::Good,

@@ -23,7 +23,7 @@ pub fn join_response(info: &JoinInfo, node_id: &str) -> lk::JoinResponse {
     lk::JoinResponse {
         room: Some(lk::Room {
             sid: room.sid.clone(),
-            name: room.name.clone(),
+            name: room.name.to_string(),
             empty_timeout: 300,
             departure_timeout: 20,
             creation_time: room.created_at_ms / 1000,
@@ -63,7 +63,7 @@ pub fn participant_info(p: &ParticipantView) -> lk::ParticipantInfo {
         ParticipantState::Disconnected => lk::participant_info::State::Disconnected,
     };
     lk::ParticipantInfo {
-        sid: p.sid.clone(),
+        sid: p.sid.to_string(),
         identity: p.identity.clone(),
         state: state as i32,
         tracks: p.tracks.iter().map(track_info).collect(),
@@ -101,7 +101,7 @@ pub fn track_info(t: &TrackView) -> lk::TrackInfo {
     };
     #[allow(deprecated)]
     lk::TrackInfo {
-        sid: t.sid.clone(),
+        sid: t.sid.to_string(),
         r#type: kind as i32,
         name: t.name.clone(),
         muted: t.muted,

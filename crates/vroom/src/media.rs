@@ -107,8 +107,8 @@ async fn record(platform: &Platform, report: &Presence) -> Result<(), Error> {
     match report {
         Presence::Joined { room, sid, identity, name, metadata, hidden, at_ms } => {
             let join = ParticipantJoin {
-                room_uuid: room.clone(),
-                participant_sid: sid.clone(),
+                room_uuid: room.to_string(),
+                participant_sid: sid.to_string(),
                 identity: identity.clone(),
                 name: name.clone(),
                 metadata: metadata.clone(),
@@ -157,7 +157,7 @@ fn removed_reason(reason: platform_media::RemovedReason) -> RemovedReason {
 fn participant(view: vroom_media::ParticipantView) -> MediaParticipant {
     let p = view.permission;
     MediaParticipant {
-        sid: view.sid,
+        sid: view.sid.into(),
         identity: view.identity,
         name: view.name,
         metadata: view.metadata,

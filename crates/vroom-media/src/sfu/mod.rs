@@ -163,7 +163,7 @@ impl Sfu {
         // The replaced participant's departure is reported after this join, so the platform
         // never sees the room empty during a reconnect.
         let mut replaced = None;
-        if let Some(old) = self.rooms.find_identity(&request.room, &request.identity) {
+        if let Some(old) = self.rooms.find_identity(request.room.as_str(), &request.identity) {
             info!(identity = %request.identity, room = %request.room, "duplicate identity: removing the older participant");
             let reason = RemovedReason::DuplicateIdentity;
             sink.event(old, MediaEvent::Removed(reason));

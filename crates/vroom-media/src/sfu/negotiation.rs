@@ -130,12 +130,12 @@ impl Sfu {
     }
 
     /// The forward of one of `publisher`'s published tracks: (publisher, its media section).
-    pub(super) fn source_of(&self, publisher: ParticipantKey, track_sid: &str) -> Option<(ParticipantKey, Mid)> {
+    pub(super) fn source_of(&self, publisher: ParticipantKey, track_sid: &TrackSid) -> Option<(ParticipantKey, Mid)> {
         let publication = self.rooms.participant(publisher)?.publications.iter().find(|t| t.sid == track_sid)?;
         Some((publisher, publication.media.as_ref()?.mid))
     }
 
-    pub(super) fn forward_of(&mut self, publisher: ParticipantKey, track_sid: &str) -> Option<&mut Forward> {
+    pub(super) fn forward_of(&mut self, publisher: ParticipantKey, track_sid: &TrackSid) -> Option<&mut Forward> {
         let source = self.source_of(publisher, track_sid)?;
         self.forwards.get_mut(&source)
     }
@@ -145,7 +145,7 @@ impl Sfu {
     fn open_output(
         &mut self,
         publisher: ParticipantKey,
-        track_sid: &str,
+        track_sid: &TrackSid,
         subscriber: ParticipantKey,
         out_mid: Mid,
         settings: TrackSettings,
@@ -166,7 +166,7 @@ impl Sfu {
         &mut self,
         subscriber: ParticipantKey,
         publisher: ParticipantKey,
-        track_sid: &str,
+        track_sid: &TrackSid,
         settings: TrackSettings,
     ) {
         let open = self.rooms.participant(subscriber).and_then(|p| {
@@ -222,7 +222,7 @@ impl Sfu {
             return;
         }
         let Some(participant) = self.rooms.participant(key) else { return };
-        let wanted: Vec<(usize, TrackKind, String, String)> = participant
+        let wanted: Vec<(usize, TrackKind, String, TrackSid)> = participant
             .subscriptions
             .iter()
             .enumerate()
@@ -238,7 +238,8 @@ impl Sfu {
             peer::add_data_channels(&mut api);
         }
         for (index, kind, stream_id, track_id) in wanted {
-            let mid = api.add_media(media_kind(kind), Direction::SendOnly, Some(stream_id), Some(track_id), None);
+            let mid =
+                api.add_media(media_kind(kind), Direction::SendOnly, Some(stream_id), Some(track_id.into()), None);
             participant.subscriptions[index].state = SubscriptionState::Negotiating(mid);
         }
         for s in &mut participant.subscriptions {

@@ -82,7 +82,7 @@ impl Sfu {
         let Some(kind) = c.peer(from.role).channels.kind_of(data.id) else { return };
         let Some(sender) = self.rooms.participant_mut(owner) else { return };
         let who = data::Sender {
-            sid: &sender.sid,
+            sid: sender.sid.as_str(),
             identity: &sender.identity,
             hidden: sender.permission.hidden,
             can_publish_data: sender.permission.can_publish_data,

@@ -68,7 +68,7 @@ fn step() -> impl Strategy<Value = Step> {
 
 /// One identity in the room as the test knows it: its key, its client in the net and the
 /// publisher mids of its tracks, with their sids.
-type Here = (ParticipantKey, usize, Vec<(Mid, String)>);
+type Here = (ParticipantKey, usize, Vec<(Mid, TrackSid)>);
 
 /// Who is in the room, by identity.
 #[derive(Default)]

@@ -77,7 +77,7 @@ fn sfu(t0: Instant) -> Sfu {
     Sfu::new("127.0.0.1:7882".parse().unwrap(), t0, 1_700_000_000_000)
 }
 
-fn sid(sfu: &Sfu, key: ParticipantKey) -> String {
+fn sid(sfu: &Sfu, key: ParticipantKey) -> ParticipantSid {
     sfu.rooms().participant(key).unwrap().sid.clone()
 }
 
@@ -264,7 +264,7 @@ impl Net {
         sink: &mut Recorder,
         name: &str,
         kind: TrackKind,
-    ) -> (usize, usize, String) {
+    ) -> (usize, usize, TrackSid) {
         let alice = self.join(sfu, sink, A, req("alice", FULL));
         let bob = self.join(sfu, sink, B, req("bob", FULL));
         let (track, _) = self.publish(sfu, sink, alice, name, kind);
@@ -322,7 +322,14 @@ impl Net {
         i
     }
 
-    fn publish(&mut self, sfu: &mut Sfu, sink: &mut Recorder, who: usize, cid: &str, kind: TrackKind) -> (String, Mid) {
+    fn publish(
+        &mut self,
+        sfu: &mut Sfu,
+        sink: &mut Recorder,
+        who: usize,
+        cid: &str,
+        kind: TrackKind,
+    ) -> (TrackSid, Mid) {
         let now = self.now;
         let published = self.clients[who].publish(sfu, sink, now, cid, kind);
         self.pump(sfu, sink);
@@ -364,7 +371,7 @@ impl Client {
         t0: Instant,
         cid: &str,
         kind: TrackKind,
-    ) -> (String, Mid) {
+    ) -> (TrackSid, Mid) {
         let add = AddTrack {
             cid: cid.into(),
             name: cid.into(),
@@ -440,7 +447,7 @@ impl Client {
 }
 
 /// The tracks (sid, muted) of `about` in the latest update `to` received.
-fn seen_tracks(sink: &Recorder, to: ParticipantKey, about: &str) -> Option<Vec<(String, bool)>> {
+fn seen_tracks(sink: &Recorder, to: ParticipantKey, about: &str) -> Option<Vec<(TrackSid, bool)>> {
     sink.events.iter().rev().find_map(|(k, e)| match e {
         MediaEvent::ParticipantsChanged(v) if *k == to => {
             v.iter().find(|p| p.sid == about).map(|p| p.tracks.iter().map(|t| (t.sid.clone(), t.muted)).collect())
@@ -449,12 +456,12 @@ fn seen_tracks(sink: &Recorder, to: ParticipantKey, about: &str) -> Option<Vec<(
     })
 }
 
-fn subscription_states(sfu: &Sfu, key: ParticipantKey) -> Vec<(String, SubscriptionState)> {
+fn subscription_states(sfu: &Sfu, key: ParticipantKey) -> Vec<(TrackSid, SubscriptionState)> {
     sfu.rooms().participant(key).unwrap().subscriptions.iter().map(|s| (s.track_sid.clone(), s.state)).collect()
 }
 
 impl Sfu {
-    fn outlets_of(&self, key: ParticipantKey, track_sid: &str) -> Option<(bool, usize)> {
+    fn outlets_of(&self, key: ParticipantKey, track_sid: &TrackSid) -> Option<(bool, usize)> {
         let source = self.source_of(key, track_sid)?;
         self.forwards.get(&source).map(|f| (f.muted(), f.outlets().len()))
     }
@@ -563,7 +570,7 @@ fn an_inactive_section_in_a_publisher_offer_unpublishes_the_track() {
     // Publishing again works.
     let (cam2, _) = net.publish(&mut sfu, &mut sink, alice, "cam2", TrackKind::Video);
     assert_eq!(seen_tracks(&sink, B, &alice_sid).unwrap().len(), 2);
-    assert!(net.answer(&mut sfu, &mut sink, bob).iter().any(|sdp| sdp.contains(&cam2)));
+    assert!(net.answer(&mut sfu, &mut sink, bob).iter().any(|sdp| sdp.contains(cam2.as_str())));
 }
 
 #[test]
@@ -649,7 +656,7 @@ fn loss_reported_by_a_subscriber_caps_its_video_and_later_subscriptions() {
     let t0 = Instant::now();
     let (mut sfu, mut sink, mut net) = (sfu(t0), Recorder::default(), net(t0));
     let (alice, bob, cam) = net.alice_publishes_to_bob(&mut sfu, &mut sink, "cam", TrackKind::Video);
-    let caps = |sfu: &Sfu, track: &str| -> Vec<Quality> {
+    let caps = |sfu: &Sfu, track: &TrackSid| -> Vec<Quality> {
         let source = sfu.source_of(A, track).expect("published");
         sfu.forwards[&source].outlets().iter().map(|o| o.link_cap()).collect()
     };
