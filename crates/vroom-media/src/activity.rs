@@ -70,11 +70,6 @@ impl Speakers {
         self.reported.remove(&key);
     }
 
-    /// When [`Speakers::update`] should run next.
-    pub fn next_update(&self) -> Option<Instant> {
-        self.next_update
-    }
-
     /// At most once per interval: the participants whose speaking state or level changed
     /// since the last report (an empty list when nothing did).
     pub fn update(&mut self, now: Instant) -> Vec<SpeakerChange> {
@@ -153,7 +148,7 @@ mod tests {
         // Within the interval nothing is reported, whatever arrives.
         feed(&mut s, B, -5, 25);
         assert!(s.update(t0 + Duration::from_millis(100)).is_empty());
-        assert_eq!(s.next_update(), Some(t0 + SPEAKER_INTERVAL));
+        assert_eq!(s.next_update, Some(t0 + SPEAKER_INTERVAL));
         // Next window: A keeps talking at the same level (no change), B starts.
         feed(&mut s, A, -10, 25);
         let changes = s.update(t0 + SPEAKER_INTERVAL);

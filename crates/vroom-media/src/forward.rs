@@ -37,10 +37,12 @@ pub struct Outlet<T> {
 }
 
 impl<T> Outlet<T> {
+    #[cfg(test)]
     pub fn link_cap(&self) -> Quality {
         self.link_cap
     }
 
+    #[cfg(test)]
     pub fn bwe_cap(&self) -> Quality {
         self.bwe_cap
     }

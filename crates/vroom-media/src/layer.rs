@@ -102,16 +102,6 @@ impl LayerSelector {
         decision
     }
 
-    /// Asks for a keyframe of the forwarded layer (a new subscriber needs one), throttled.
-    pub fn keyframe_for_new_subscriber(&mut self, now: Instant) -> Option<Option<Rid>> {
-        let layer = self.current.or_else(|| self.target(now))?;
-        if self.last_request.is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_INTERVAL / 2) {
-            return None;
-        }
-        self.last_request = Some(now);
-        Some(self.rids.get(layer).copied())
-    }
-
     /// The best layer seen recently within the cap, else the lowest one seen recently.
     fn target(&self, now: Instant) -> Option<usize> {
         let recent = |i: &usize| self.last_seen[*i].is_some_and(|t| now.duration_since(t) <= LAYER_TIMEOUT);
@@ -175,16 +165,6 @@ mod tests {
         assert_eq!(d.request_keyframe, Some(Some(q)));
         assert!(s.on_frame(ms(t0, 1710), Some(q), true).forward);
         assert_eq!(s.current(), Some(Some(q)));
-    }
-
-    #[test]
-    fn new_subscribers_trigger_a_throttled_keyframe_request() {
-        let t0 = Instant::now();
-        let mut s = LayerSelector::new(vec![]);
-        assert_eq!(s.keyframe_for_new_subscriber(t0), None, "nothing seen yet");
-        s.on_frame(t0, None, true);
-        assert_eq!(s.keyframe_for_new_subscriber(ms(t0, 1000)), Some(None));
-        assert_eq!(s.keyframe_for_new_subscriber(ms(t0, 1010)), None);
     }
 
     #[test]

@@ -61,17 +61,20 @@
 //! the estimator is told what to probe for. [`congestion`] also moves a subscriber whose link
 //! loses packets to lower layers.
 
-pub mod activity;
-pub mod allocation;
-pub mod codec;
-pub mod codec_preference;
-pub mod congestion;
+// The crate docs map its internal modules (most are not its API): links to them are wanted.
+#![allow(rustdoc::private_intra_doc_links)]
+
+pub(crate) mod activity;
+pub(crate) mod allocation;
+pub(crate) mod codec;
+pub(crate) mod codec_preference;
+pub(crate) mod congestion;
 pub mod data;
 pub mod effects;
-pub mod estimator;
-pub mod forward;
-pub mod ids;
-pub mod layer;
+pub(crate) mod estimator;
+pub(crate) mod forward;
+pub(crate) mod ids;
+pub(crate) mod layer;
 pub mod model;
 mod peer;
 pub mod rewrite;
