@@ -1,6 +1,8 @@
 //! The vocabulary shared with the signalling side: commands in, events out, and read-only
 //! views of rooms, participants and tracks. Plain data, no protocol encoding.
 
+use std::collections::BTreeMap;
+
 pub use crate::ids::{ParticipantSid, RoomName, TrackSid};
 
 /// Identifies one signalling connection's participant inside the media server. Allocated by
@@ -28,6 +30,22 @@ pub struct JoinRequest {
     pub metadata: String,
     pub permission: MediaPermission,
     pub auto_subscribe: bool,
+    /// The token lets the participant change its own name, metadata and attributes.
+    pub can_update_metadata: bool,
+    /// Attributes from the token (key → value).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A participant's change of its own name, metadata or attributes (LiveKit
+/// `UpdateParticipantMetadata`). An empty name or metadata leaves it as it is; an attribute
+/// with an empty value is removed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetadataUpdate {
+    pub name: String,
+    pub metadata: String,
+    pub attributes: Vec<(String, String)>,
+    /// The client's id of the request, echoed in a refusal.
+    pub request_id: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +203,8 @@ pub enum Command {
     /// Who may subscribe to this participant's tracks (LiveKit `SubscriptionPermission`):
     /// `None` lets everyone; otherwise only the grants' participants, to their tracks.
     SetSubscribePermission(Option<Vec<SubscribeGrant>>),
+    /// The participant changes its own name, metadata or attributes.
+    UpdateMetadata(MetadataUpdate),
     /// The client said goodbye (LiveKit `LeaveRequest`), or its connection failed in a way
     /// that rules out a reconnect: removed at once.
     Leave,
@@ -280,6 +300,11 @@ pub enum MediaEvent {
         track_sid: TrackSid,
         allowed: bool,
     },
+    /// The participant's own metadata update was refused (it is told why).
+    MetadataRefused {
+        update: MetadataUpdate,
+        reason: crate::state::MetadataError,
+    },
 }
 
 /// The answer to a join: the room, the participant itself and the others present.
@@ -312,6 +337,8 @@ pub struct ParticipantView {
     pub identity: String,
     pub name: String,
     pub metadata: String,
+    pub attributes: BTreeMap<String, String>,
+    pub can_update_metadata: bool,
     pub state: ParticipantState,
     pub tracks: Vec<TrackView>,
     /// Increases with every change of this participant.

@@ -4,7 +4,7 @@
 //! ([`crate::sfu::Sfu`]) turns into peer-connection work and events. That keeps the rules
 //! (who sees whom, who subscribes to what, what a version bump is) unit-testable.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use str0m::media::{Mid, Rid};
 
@@ -102,6 +102,11 @@ pub struct Participant {
     pub identity: String,
     pub name: String,
     pub metadata: String,
+    /// The metadata the token gave: where it is a JSON object (vroom's member JSON), its
+    /// fields stay as they are whatever the participant changes.
+    pub token_metadata: String,
+    pub attributes: BTreeMap<String, String>,
+    pub can_update_metadata: bool,
     pub permission: MediaPermission,
     pub state: ParticipantState,
     pub version: u32,
@@ -178,6 +183,8 @@ impl Participant {
             identity: self.identity.clone(),
             name: self.name.clone(),
             metadata: self.metadata.clone(),
+            attributes: self.attributes.clone(),
+            can_update_metadata: self.can_update_metadata,
             state: self.state,
             tracks: self.publications.iter().filter(|p| p.media.is_some()).map(Publication::view).collect(),
             version: self.version,
@@ -240,6 +247,39 @@ pub enum StateError {
     TooManyTracks,
 }
 
+/// Why a participant's update of its own metadata was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    #[error("unknown participant")]
+    UnknownParticipant,
+    #[error("the token does not allow updating the participant's own metadata")]
+    NotAllowed,
+    #[error("the metadata must keep the fields the server set: {0}")]
+    ServerFields(String),
+    #[error("{0} is too large")]
+    TooLarge(&'static str),
+}
+
+/// Largest name, metadata and attribute (key or value) a participant may set itself, and
+/// most attributes it may have.
+const MAX_NAME: usize = 256;
+const MAX_METADATA: usize = 64 * 1024;
+const MAX_ATTRIBUTE: usize = 4 * 1024;
+const MAX_ATTRIBUTES: usize = 64;
+
+/// Whether `metadata` keeps every field of `token_metadata` where that is a JSON object
+/// (vroom's member JSON: the platform reads it back); the offending field otherwise.
+fn keeps_server_fields(token_metadata: &str, metadata: &str) -> Result<(), String> {
+    let Ok(serde_json::Value::Object(fixed)) = serde_json::from_str(token_metadata) else { return Ok(()) };
+    let Ok(serde_json::Value::Object(new)) = serde_json::from_str(metadata) else {
+        return Err("it must be a JSON object".to_owned());
+    };
+    match fixed.iter().find(|(k, v)| new.get(*k) != Some(v)) {
+        Some((key, _)) => Err(format!("`{key}` changed or missing")),
+        None => Ok(()),
+    }
+}
+
 /// Most tracks one participant may announce (a client sends a handful).
 pub const MAX_PUBLICATIONS: usize = 16;
 
@@ -296,7 +336,10 @@ impl Rooms {
             sid: new_id("PA_"),
             identity: req.identity,
             name: req.name,
+            token_metadata: req.metadata.clone(),
             metadata: req.metadata,
+            attributes: req.attributes,
+            can_update_metadata: req.can_update_metadata,
             permission: req.permission,
             state: ParticipantState::Joined,
             version: 1,
@@ -741,6 +784,55 @@ impl Rooms {
         effects
     }
 
+    /// The participant changes its own name, metadata or attributes (if its token allows,
+    /// within limits, keeping the fields the server set in its metadata); everyone who sees
+    /// it, itself included, learns of the change. Nothing changes on a refusal.
+    pub fn update_metadata(&mut self, key: ParticipantKey, update: &MetadataUpdate) -> Result<Effects, MetadataError> {
+        let p = self.participants.get_mut(&key).ok_or(MetadataError::UnknownParticipant)?;
+        if !p.can_update_metadata {
+            return Err(MetadataError::NotAllowed);
+        }
+        if update.name.len() > MAX_NAME {
+            return Err(MetadataError::TooLarge("the name"));
+        }
+        if update.metadata.len() > MAX_METADATA {
+            return Err(MetadataError::TooLarge("the metadata"));
+        }
+        if update.attributes.iter().any(|(k, v)| k.is_empty() || k.len() > MAX_ATTRIBUTE || v.len() > MAX_ATTRIBUTE) {
+            return Err(MetadataError::TooLarge("an attribute"));
+        }
+        if !update.metadata.is_empty() {
+            keeps_server_fields(&p.token_metadata, &update.metadata).map_err(MetadataError::ServerFields)?;
+        }
+        let mut attributes = p.attributes.clone();
+        for (k, v) in &update.attributes {
+            if v.is_empty() {
+                attributes.remove(k);
+            } else {
+                attributes.insert(k.clone(), v.clone());
+            }
+        }
+        if attributes.len() > MAX_ATTRIBUTES {
+            return Err(MetadataError::TooLarge("the set of attributes"));
+        }
+        let mut changed = attributes != p.attributes;
+        p.attributes = attributes;
+        if !update.name.is_empty() && update.name != p.name {
+            p.name.clone_from(&update.name);
+            changed = true;
+        }
+        if !update.metadata.is_empty() && update.metadata != p.metadata {
+            p.metadata.clone_from(&update.metadata);
+            changed = true;
+        }
+        let mut effects = Effects::default();
+        if changed {
+            p.bump();
+            effects.announce(key, true);
+        }
+        Ok(effects)
+    }
+
     /// Every participant of a room, hidden ones included, in join order.
     pub fn members(&self, room: &str) -> Vec<ParticipantKey> {
         self.rooms.get(room).map(|r| r.members.clone()).unwrap_or_default()
@@ -786,6 +878,8 @@ mod tests {
             metadata: "{}".into(),
             permission: perm(),
             auto_subscribe: true,
+            can_update_metadata: false,
+            attributes: Default::default(),
         }
     }
 
@@ -1155,5 +1249,45 @@ mod tests {
         rooms.set_permission(A, hidden);
         rooms.set_permission(A, perm());
         assert_eq!(states(&rooms, B), [(cam, SubscriptionState::ToOpen)], "no second subscription");
+    }
+
+    #[test]
+    fn participants_update_their_own_metadata_keeping_the_server_fields() {
+        let mut rooms = Rooms::default();
+        let mut alice = req("r", "alice");
+        alice.metadata = r#"{"memberId":7,"appUserId":"alice"}"#.into();
+        alice.can_update_metadata = true;
+        alice.attributes.insert("desk".into(), "3".into());
+        let _ = rooms.join(A, alice, 0);
+        let _ = rooms.join(B, req("r", "bob"), 0);
+        let update = |name: &str, metadata: &str, attributes: &[(&str, &str)]| MetadataUpdate {
+            name: name.into(),
+            metadata: metadata.into(),
+            attributes: attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            request_id: 1,
+        };
+        let v = rooms.participant(A).unwrap().version;
+        let extended = r#"{"memberId":7,"appUserId":"alice","hand":"up"}"#;
+        let effects = rooms.update_metadata(A, &update("Alice L.", extended, &[("desk", ""), ("mood", "ok")])).unwrap();
+        assert_eq!(effects.into_iter().collect::<Vec<_>>(), [Effect::Announce { participant: A, to_self: true }]);
+        let view = rooms.participant(A).unwrap().view();
+        assert_eq!((view.name.as_str(), view.metadata.as_str(), view.version), ("Alice L.", extended, v + 1));
+        assert_eq!(view.attributes.into_iter().collect::<Vec<_>>(), [("mood".to_string(), "ok".to_string())]);
+        // The same again changes nothing; empty fields leave things as they are.
+        assert!(rooms.update_metadata(A, &update("", "", &[])).unwrap().is_empty());
+        // The server's fields stay: dropping or changing one is refused, and nothing changes.
+        for bad in [r#"{"memberId":8,"appUserId":"alice"}"#, r#"{"appUserId":"alice"}"#, "not json"] {
+            let refused = rooms.update_metadata(A, &update("X", bad, &[])).unwrap_err();
+            assert!(matches!(refused, MetadataError::ServerFields(_)), "{bad}: {refused:?}");
+        }
+        assert_eq!(rooms.participant(A).unwrap().name, "Alice L.");
+        let long = "x".repeat(MAX_NAME + 1);
+        assert_eq!(rooms.update_metadata(A, &update(&long, "", &[])), Err(MetadataError::TooLarge("the name")));
+        // Without the grant nothing is allowed; an unknown participant is not found.
+        assert_eq!(rooms.update_metadata(B, &update("Bobby", "", &[])), Err(MetadataError::NotAllowed));
+        assert_eq!(
+            rooms.update_metadata(ParticipantKey(9), &update("", "", &[])),
+            Err(MetadataError::UnknownParticipant)
+        );
     }
 }

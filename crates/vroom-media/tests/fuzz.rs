@@ -49,6 +49,8 @@ proptest! {
                 metadata: "{}".into(),
                 permission,
                 auto_subscribe: true,
+                can_update_metadata: true,
+                attributes: Default::default(),
             };
             sfu.join(t0, ParticipantKey(i as u64 + 1), request, &mut Discard);
         }

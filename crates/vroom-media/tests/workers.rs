@@ -25,6 +25,8 @@ fn request(room: &str, identity: &str) -> JoinRequest {
         metadata: String::new(),
         permission: MediaPermission { can_publish: true, can_subscribe: true, can_publish_data: true, hidden: false },
         auto_subscribe: true,
+        can_update_metadata: true,
+        attributes: Default::default(),
     }
 }
 

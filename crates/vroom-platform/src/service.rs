@@ -541,6 +541,7 @@ impl Platform {
                 can_subscribe: permission.can_subscribe,
                 can_publish_data: permission.can_publish_data,
                 hidden: permission.hidden,
+                can_update_own_metadata: true,
             },
             metadata: metadata.to_string(),
         };

@@ -76,6 +76,10 @@ pub struct VideoGrant {
     pub can_publish_data: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hidden: bool,
+    /// The participant may change its own name, metadata (keeping the member fields vroom
+    /// set) and attributes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub can_update_own_metadata: bool,
 }
 
 /// Claims of a LiveKit access token.

@@ -11,8 +11,10 @@ use vroom_media::{JoinRequest, MediaPermission};
 
 /// Longest identity or room name accepted.
 const MAX_NAME: usize = 256;
-/// Largest metadata accepted from a token.
+/// Largest metadata (and attributes, all together) accepted from a token.
 const MAX_METADATA: usize = 64 * 1024;
+/// Most attributes accepted from a token.
+const MAX_ATTRIBUTES: usize = 64;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -21,6 +23,7 @@ struct Claims {
     sub: String,
     name: String,
     metadata: String,
+    attributes: std::collections::BTreeMap<String, String>,
     video: Option<VideoGrant>,
 }
 
@@ -32,6 +35,7 @@ struct VideoGrant {
     can_publish: Option<bool>,
     can_subscribe: Option<bool>,
     can_publish_data: Option<bool>,
+    can_update_own_metadata: bool,
     hidden: bool,
 }
 
@@ -88,6 +92,11 @@ impl TokenVerifier {
         if claims.metadata.len() > MAX_METADATA {
             return Err(Refused::new(StatusCode::BAD_REQUEST, "metadata is too large"));
         }
+        if claims.attributes.len() > MAX_ATTRIBUTES
+            || claims.attributes.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() > MAX_METADATA
+        {
+            return Err(Refused::new(StatusCode::BAD_REQUEST, "attributes are too large"));
+        }
         let can_publish = grant.can_publish.unwrap_or(true);
         Ok(JoinRequest {
             room: grant.room.into(),
@@ -101,6 +110,8 @@ impl TokenVerifier {
                 hidden: grant.hidden,
             },
             auto_subscribe: true,
+            can_update_metadata: grant.can_update_own_metadata,
+            attributes: claims.attributes,
         })
     }
 }
@@ -156,6 +167,7 @@ mod tests {
                     can_subscribe: true,
                     can_publish_data: true,
                     hidden: false,
+                    can_update_own_metadata: true,
                 },
                 metadata: "{\"memberId\":1}".into(),
             })
@@ -164,6 +176,7 @@ mod tests {
         assert_eq!((join.room.as_str(), join.identity.as_str(), join.name.as_str()), ("room-uuid", "alice", "Alice"));
         assert_eq!(join.metadata, "{\"memberId\":1}");
         assert!(join.permission.can_publish && join.permission.can_subscribe && !join.permission.hidden);
+        assert!(join.can_update_metadata, "vroom's tokens let members update their own metadata");
     }
 
     #[test]
@@ -172,8 +185,18 @@ mod tests {
             json!({"iss": "mk", "sub": "a", "exp": now() + 60, "video": {"roomJoin": true, "room": "r", "canPublish": false}}),
             "ms",
         );
-        let p = TokenVerifier::new("mk", "ms").verify(&t).unwrap().permission;
+        let join = TokenVerifier::new("mk", "ms").verify(&t).unwrap();
+        let p = join.permission;
         assert!(!p.can_publish && p.can_subscribe && !p.can_publish_data);
+        assert!(!join.can_update_metadata && join.attributes.is_empty());
+        let t = sign(
+            json!({"iss": "mk", "sub": "a", "exp": now() + 60, "attributes": {"desk": "7"},
+                   "video": {"roomJoin": true, "room": "r", "canUpdateOwnMetadata": true}}),
+            "ms",
+        );
+        let join = TokenVerifier::new("mk", "ms").verify(&t).unwrap();
+        assert!(join.can_update_metadata);
+        assert_eq!(join.attributes.get("desk").map(String::as_str), Some("7"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One `/rtc` WebSocket: LiveKit `SignalRequest`s in, media commands out; media events in,
 //! `SignalResponse`s out. Holds no media state: the worker's events are the truth.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
@@ -10,10 +11,10 @@ use livekit_protocol::{signal_request, signal_response};
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
-use vroom_media::state::StateError;
+use vroom_media::state::{MetadataError, StateError};
 use vroom_media::{
-    AddTrack, Command, ConnectionQuality, JoinRequest, LayerSpec, MediaEvent, MediaHandle, PeerRole, Quality,
-    RemovedReason, SubscribeGrant, TrackKind, TrackSid,
+    AddTrack, Command, ConnectionQuality, JoinRequest, LayerSpec, MediaEvent, MediaHandle, MetadataUpdate, PeerRole,
+    Quality, RemovedReason, SubscribeGrant, TrackKind, TrackSid,
 };
 
 use crate::convert;
@@ -178,6 +179,13 @@ pub fn handle_request(bytes: &[u8]) -> Result<Action, CloseReason> {
             });
             Action::Media(Command::SetSubscribePermission(grants))
         }
+        signal_request::Message::UpdateMetadata(m) => Action::Media(Command::UpdateMetadata(MetadataUpdate {
+            name: m.name,
+            metadata: m.metadata,
+            // Sorted, so a request is applied the same way whatever its map's order.
+            attributes: m.attributes.into_iter().take(MAX_TRACK_SIDS).collect::<BTreeMap<_, _>>().into_iter().collect(),
+            request_id: m.request_id,
+        })),
         signal_request::Message::Leave(_) => Action::Leave,
         signal_request::Message::Ping(_) => Action::Reply(Box::new(signal_response::Message::Pong(now_ms()))),
         signal_request::Message::PingReq(p) => Action::Reply(Box::new(signal_response::Message::PongResp(lk::Pong {
@@ -246,6 +254,25 @@ pub fn response_for(event: MediaEvent, node_id: &str) -> signal_response::Messag
                 reason: code as i32,
                 message: reason.to_string(),
                 request: Some(Request::AddTrack(lk::AddTrackRequest { cid, ..Default::default() })),
+            })
+        }
+        MediaEvent::MetadataRefused { update, reason } => {
+            use lk::request_response::{Reason, Request};
+            let code = match reason {
+                MetadataError::UnknownParticipant => Reason::NotFound,
+                MetadataError::NotAllowed | MetadataError::ServerFields(_) => Reason::NotAllowed,
+                MetadataError::TooLarge(_) => Reason::LimitExceeded,
+            };
+            signal_response::Message::RequestResponse(lk::RequestResponse {
+                request_id: update.request_id,
+                reason: code as i32,
+                message: reason.to_string(),
+                request: Some(Request::UpdateMetadata(lk::UpdateParticipantMetadata {
+                    name: update.name,
+                    metadata: update.metadata,
+                    attributes: update.attributes.into_iter().collect(),
+                    request_id: update.request_id,
+                })),
             })
         }
         MediaEvent::ParticipantsChanged(views) => signal_response::Message::Update(lk::ParticipantUpdate {

@@ -68,6 +68,7 @@ pub fn participant_info(p: &ParticipantView) -> lk::ParticipantInfo {
         state: state as i32,
         tracks: p.tracks.iter().map(track_info).collect(),
         metadata: p.metadata.clone(),
+        attributes: p.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         joined_at: p.joined_at_ms / 1000,
         joined_at_ms: p.joined_at_ms,
         name: p.name.clone(),
@@ -77,6 +78,7 @@ pub fn participant_info(p: &ParticipantView) -> lk::ParticipantInfo {
             can_publish: p.permission.can_publish,
             can_publish_data: p.permission.can_publish_data,
             hidden: p.permission.hidden,
+            can_update_metadata: p.can_update_metadata,
             ..Default::default()
         }),
         is_publisher: !p.tracks.is_empty(),

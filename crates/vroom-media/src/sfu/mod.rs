@@ -239,6 +239,13 @@ impl Sfu {
                 debug!(?key, ?effects, "track settings changed");
                 self.apply(now, effects, sink);
             }
+            Command::UpdateMetadata(update) => match self.rooms.update_metadata(key, &update) {
+                Ok(effects) => self.apply(now, effects, sink),
+                Err(reason) => {
+                    debug!(?key, error = %reason, "metadata update refused");
+                    sink.event(key, MediaEvent::MetadataRefused { update, reason });
+                }
+            },
             Command::Leave => self.leave(now, key, LeaveCause::ClientLeft, sink),
             Command::Disconnected => {
                 if let Some(connections) = self.connections.get_mut(&key) {

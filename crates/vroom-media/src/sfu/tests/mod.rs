@@ -64,6 +64,8 @@ fn req(identity: &str, permission: MediaPermission) -> JoinRequest {
         metadata: "{}".into(),
         permission,
         auto_subscribe: true,
+        can_update_metadata: true,
+        attributes: Default::default(),
     }
 }
 
