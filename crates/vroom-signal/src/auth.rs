@@ -5,7 +5,7 @@
 //! own server SDKs work as well as vroom's.
 
 use axum::http::{HeaderMap, StatusCode, header};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::Deserialize;
 use vroom_media::{JoinRequest, MediaPermission};
 
@@ -52,23 +52,66 @@ impl Refused {
     }
 }
 
-/// Verifies tokens against one API key and secret.
+/// Verifies tokens against one API key and secret, and signs their refreshed copies.
 #[derive(Clone)]
 pub struct TokenVerifier {
     api_key: String,
     key: DecodingKey,
+    signing: EncodingKey,
+}
+
+/// A verified token's claims, to sign again with a later expiry ([`TokenVerifier::refresh`]).
+#[derive(Debug, Clone)]
+pub struct Renewable {
+    claims: serde_json::Map<String, serde_json::Value>,
+    /// How long each copy is valid (the original's `exp` − `nbf`, or − `iat`), seconds.
+    pub lifetime_s: i64,
+    /// When the original expires (Unix seconds).
+    pub expires_at: i64,
 }
 
 impl TokenVerifier {
     pub fn new(api_key: &str, api_secret: &str) -> Self {
-        Self { api_key: api_key.to_owned(), key: DecodingKey::from_secret(api_secret.as_bytes()) }
+        Self {
+            api_key: api_key.to_owned(),
+            key: DecodingKey::from_secret(api_secret.as_bytes()),
+            signing: EncodingKey::from_secret(api_secret.as_bytes()),
+        }
+    }
+
+    fn validation() -> Validation {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 60;
+        validation.set_required_spec_claims(&["exp"]);
+        validation
+    }
+
+    /// The claims of a token [`TokenVerifier::verify`] accepted, kept whole (fields vroom
+    /// does not read included), so that a refreshed copy grants exactly the same.
+    pub fn renewable(&self, token: &str) -> Option<Renewable> {
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, &self.key, &Self::validation()).ok()?;
+        let serde_json::Value::Object(claims) = data.claims else { return None };
+        let expires_at = claims.get("exp")?.as_i64()?;
+        let from = claims.get("nbf").or_else(|| claims.get("iat")).and_then(serde_json::Value::as_i64);
+        let lifetime_s = from.map_or(0, |from| expires_at - from);
+        (lifetime_s > 0).then_some(Renewable { claims, lifetime_s, expires_at })
+    }
+
+    /// The same grant signed again, valid from `now` (Unix seconds) for its lifetime.
+    pub fn refresh(&self, token: &Renewable, now: i64) -> Option<String> {
+        let mut claims = token.claims.clone();
+        let exp = now + token.lifetime_s;
+        claims.insert("exp".into(), exp.into());
+        claims.insert("nbf".into(), now.into());
+        if claims.contains_key("iat") {
+            claims.insert("iat".into(), now.into());
+        }
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.signing).ok()
     }
 
     /// Checks the token and turns its grant into a join request (without client options).
     pub fn verify(&self, token: &str) -> Result<JoinRequest, Refused> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 60;
-        validation.set_required_spec_claims(&["exp"]);
+        let validation = Self::validation();
         let claims = match jsonwebtoken::decode::<Claims>(token, &self.key, &validation) {
             Ok(data) => data.claims,
             Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {

@@ -340,10 +340,30 @@ fn close(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
-/// Options the client passed in the query string.
-#[derive(Debug, Clone, Default)]
+/// Options of one connection: what the client passed in the query string, and the token to
+/// keep refreshed.
+#[derive(Clone, Default)]
 pub struct ClientOptions {
     pub reconnect: bool,
+    pub renew: Option<Renewal>,
+}
+
+/// The connection's token and what signs its refreshed copies.
+#[derive(Clone)]
+pub struct Renewal {
+    pub verifier: crate::TokenVerifier,
+    pub token: crate::auth::Renewable,
+}
+
+/// How long to wait before sending a refreshed token: half of what is left of the current
+/// one, at least a second. Revocation needs nothing here: a member deleted, removed or whose
+/// room ended is removed from the room, which ends this connection and its refreshes.
+pub fn refresh_delay(now_s: i64, expires_at: i64) -> Duration {
+    Duration::from_secs(((expires_at - now_s) / 2).max(1) as u64)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Runs one signalling connection to its end.
@@ -381,6 +401,9 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
     }
     let mut ping = tokio::time::interval(WS_PING_INTERVAL);
     ping.tick().await;
+    let renew = options.renew;
+    let mut refresh_at = tokio::time::Instant::now()
+        + renew.as_ref().map_or(Duration::from_secs(86_400), |r| refresh_delay(unix_now(), r.token.expires_at));
     let mut removed = false;
     let mut rate = RateLimit::new(Instant::now());
     // We closed because of what the client sent: let the close frame reach it (below).
@@ -453,6 +476,17 @@ pub async fn run(socket: WebSocket, media: MediaHandle, join: JoinRequest, optio
                     break;
                 }
                 if !sent {
+                    farewell = Command::Disconnected;
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(refresh_at), if renew.is_some() => {
+                let Some(r) = renew.as_ref() else { continue };
+                let now = unix_now();
+                refresh_at = tokio::time::Instant::now() + refresh_delay(now, now + r.token.lifetime_s);
+                let Some(token) = r.verifier.refresh(&r.token, now) else { continue };
+                debug!(%identity, "sending a refreshed token");
+                if tx.send(encode(signal_response::Message::RefreshToken(token))).await.is_err() {
                     farewell = Command::Disconnected;
                     break;
                 }

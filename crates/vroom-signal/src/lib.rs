@@ -128,7 +128,13 @@ async fn rtc(
             return text(refused.status, refused.reason);
         }
     };
-    let options = connection::ClientOptions { reconnect: flag(&params, "reconnect").unwrap_or(false) };
+    // The token is kept to be refreshed (the LiveKit `RefreshToken` message) while the
+    // participant stays: a client reconnecting hours later needs a token still valid then.
+    let renew = auth::find_token(params.get("access_token").map(String::as_str), &headers)
+        .ok()
+        .and_then(|token| state.verifier.renewable(token))
+        .map(|token| connection::Renewal { verifier: state.verifier.clone(), token });
+    let options = connection::ClientOptions { reconnect: flag(&params, "reconnect").unwrap_or(false), renew };
     let media = state.media.clone();
     let node_id = state.node_id.clone();
     upgrade

@@ -339,3 +339,57 @@ async fn floods_and_oversized_messages_close_that_connection_only() {
     assert_eq!((u16::from(close.code), close.reason.as_str()), (1008, "invalid or oversized frame"));
     answers_pings(&mut other_room).await;
 }
+
+/// A connection is sent a refreshed token (LiveKit `RefreshToken`) halfway through what is
+/// left of its token: the same grant, valid for the same lifetime from now, which the server
+/// itself accepts; a token without `nbf`/`iat` (no known lifetime) is never refreshed.
+#[tokio::test]
+async fn tokens_are_refreshed_before_they_expire() {
+    let addr = serve().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = json!({
+        "iss": KEY, "sub": "renewed", "name": "Renewed", "nbf": now, "exp": now + 4,
+        "metadata": "{\"appUserId\":\"renewed\"}",
+        "video": {"room": "room-1", "roomJoin": true, "canPublish": false, "hidden": true}
+    });
+    let token =
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET.as_bytes()))
+            .unwrap();
+    let url = format!("ws://{addr}/rtc?access_token={token}&auto_subscribe=1&sdk=js&protocol=15");
+    let mut ws = tokio_tungstenite::connect_async(url).await.expect("websocket upgrade").0;
+    // Halfway through the 4 s left: well before the token expires.
+    let refreshed = tokio::time::timeout(Duration::from_secs(4), async {
+        loop {
+            if let signal_response::Message::RefreshToken(t) = next(&mut ws).await {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("a RefreshToken before the token expires");
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::HS256);
+    validation.set_required_spec_claims(&["exp"]);
+    let decoded: serde_json::Value =
+        jsonwebtoken::decode(&refreshed, &jsonwebtoken::DecodingKey::from_secret(SECRET.as_bytes()), &validation)
+            .expect("signed with the API secret")
+            .claims;
+    for field in ["iss", "sub", "name", "metadata", "video"] {
+        assert_eq!(decoded[field], claims[field], "{field} carried over");
+    }
+    let (nbf, exp) = (decoded["nbf"].as_i64().unwrap(), decoded["exp"].as_i64().unwrap());
+    assert!(nbf > now && exp - nbf == 4, "valid from the refresh for the same 4 s: nbf {nbf}, exp {exp}");
+    let join = TokenVerifier::new(KEY, SECRET).verify(&refreshed).expect("the server accepts it");
+    assert!(join.permission.hidden && !join.permission.can_publish);
+
+    // Without nbf or iat there is no lifetime to renew: nothing comes within 3 s.
+    let mut plain = connect(addr, "plain").await;
+    let waited = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let signal_response::Message::RefreshToken(_) = next(&mut plain).await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(waited.is_err(), "no RefreshToken for a token without a lifetime");
+}
