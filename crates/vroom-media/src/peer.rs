@@ -9,6 +9,7 @@ use str0m::bwe::Bitrate;
 use str0m::change::SdpApi;
 use str0m::channel::{ChannelConfig, Reliability};
 use str0m::media::MediaKind;
+use str0m::net::TcpType;
 use str0m::{Candidate, Rtc};
 
 use crate::data::DataKind;
@@ -20,7 +21,14 @@ use crate::model::TrackKind;
 ///
 /// `bwe` starts send-side bandwidth estimation (transport-wide congestion control) at that
 /// rate: subscriber connections use it to choose simulcast layers ([`crate::allocation`]).
-pub fn new_rtc(now: Instant, host: std::net::SocketAddr, bwe: Option<Bitrate>) -> Result<Rtc, str0m::RtcError> {
+/// `tcp_host`, when given, adds a passive TCP host candidate (ICE over TCP, RFC 6544, framed
+/// as RFC 4571 by the I/O shell) for clients whose networks block UDP.
+pub fn new_rtc(
+    now: Instant,
+    host: std::net::SocketAddr,
+    tcp_host: Option<std::net::SocketAddr>,
+    bwe: Option<Bitrate>,
+) -> Result<Rtc, str0m::RtcError> {
     // Stats feed connection quality (loss and RTT as the server sees them).
     let mut rtc = Rtc::builder()
         .enable_bwe(bwe)
@@ -35,6 +43,11 @@ pub fn new_rtc(now: Instant, host: std::net::SocketAddr, bwe: Option<Bitrate>) -
         .build(now);
     let candidate = Candidate::host(host, "udp").map_err(str0m::RtcError::Ice)?;
     rtc.add_local_candidate(candidate);
+    if let Some(tcp) = tcp_host {
+        let candidate =
+            Candidate::builder().tcp().host(tcp).tcptype(TcpType::Passive).build().map_err(str0m::RtcError::Ice)?;
+        rtc.add_local_candidate(candidate);
+    }
     Ok(rtc)
 }
 

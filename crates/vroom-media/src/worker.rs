@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use str0m::net::Protocol;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
@@ -336,7 +337,13 @@ struct SocketSink<'a> {
 impl Sink for SocketSink<'_> {
     /// Queues the datagram; it leaves with the next flush (at the latest at the end of the
     /// current step of the worker's loop) and is counted once the kernel has taken it.
-    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
+    fn transmit(&mut self, proto: Protocol, to: SocketAddr, data: &[u8]) {
+        if proto != Protocol::Udp {
+            // No TCP listener in this shell yet (`Sfu::set_tcp_host` is never called here),
+            // so nothing can ask for one.
+            debug!(?proto, %to, "dropping a non-UDP transmit");
+            return;
+        }
         let counters = self.counters;
         let dropped = self.queue.send(self.socket, to, data, |sent| count_sent(counters, sent));
         count_dropped(counters, dropped);
@@ -512,6 +519,7 @@ mod tests {
     use super::{MediaCounters, SocketSink, flush, is_rtp, room_worker};
     use crate::sfu::Sink;
     use crate::udp::{SEND_SLOTS, SendQueue};
+    use str0m::net::Protocol;
 
     #[test]
     fn the_sink_counts_only_datagrams_the_kernel_took() {
@@ -539,9 +547,9 @@ mod tests {
             // 3 × 64 queued: the first two fills are flushed by the sink itself.
             for i in 0..3 * SEND_SLOTS {
                 match i % 3 {
-                    0 => sink.transmit(to, &rtp),
-                    1 => sink.transmit(to, &rtcp),
-                    _ => sink.transmit(if i == 5 { refused } else { to }, &rtp[..50]),
+                    0 => sink.transmit(Protocol::Udp, to, &rtp),
+                    1 => sink.transmit(Protocol::Udp, to, &rtcp),
+                    _ => sink.transmit(Protocol::Udp, if i == 5 { refused } else { to }, &rtp[..50]),
                 }
             }
         }

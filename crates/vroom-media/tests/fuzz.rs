@@ -15,7 +15,7 @@ use vroom_media::{JoinRequest, MediaEvent, MediaPermission, ParticipantKey, Pres
 struct Discard;
 
 impl Sink for Discard {
-    fn transmit(&mut self, _: SocketAddr, _: &[u8]) {}
+    fn transmit(&mut self, _: str0m::net::Protocol, _: SocketAddr, _: &[u8]) {}
     fn event(&mut self, _: ParticipantKey, _: MediaEvent) {}
     fn presence(&mut self, _: Presence) {}
 }

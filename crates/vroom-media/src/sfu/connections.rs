@@ -11,6 +11,7 @@ use str0m::change::SdpPendingOffer;
 use str0m::channel::ChannelId;
 use str0m::format::PayloadParams;
 use str0m::media::{Mid, Pt, Rid};
+use str0m::net::Protocol;
 use str0m::rtp::{RtpPacket, Ssrc};
 use str0m::{Event, Input, Output, Rtc};
 use tracing::{debug, warn};
@@ -214,7 +215,7 @@ pub(super) fn drive(
                 peer.timeout = t;
                 return;
             }
-            Ok(Output::Transmit(t)) => sink.transmit(t.destination, &t.contents),
+            Ok(Output::Transmit(t)) => sink.transmit(t.proto, t.destination, &t.contents),
             Ok(Output::Event(e)) => events.push_back((at, e)),
             Err(e) => {
                 warn!(peer = ?at, error = %e, "peer connection failed; closing it");
@@ -230,7 +231,7 @@ pub(super) fn drive(
 /// in one lookup, a new one through the ufrag its ICE check names.
 #[derive(Default)]
 pub(super) struct Demux {
-    by_addr: HashMap<SocketAddr, PeerRef>,
+    by_addr: HashMap<(Protocol, SocketAddr), PeerRef>,
     by_ufrag: HashMap<String, PeerRef>,
 }
 
@@ -246,8 +247,8 @@ impl Demux {
         self.by_addr.retain(|_, at| at.owner != owner);
     }
 
-    pub fn by_addr(&self, source: SocketAddr) -> Option<PeerRef> {
-        self.by_addr.get(&source).copied()
+    pub fn by_addr(&self, proto: Protocol, source: SocketAddr) -> Option<PeerRef> {
+        self.by_addr.get(&(proto, source)).copied()
     }
 
     /// The connection an ICE check in `datagram` names, if it is one.
@@ -255,8 +256,8 @@ impl Demux {
         self.by_ufrag.get(local_ufrag(datagram)?).copied()
     }
 
-    pub fn learn(&mut self, source: SocketAddr, at: PeerRef) {
-        self.by_addr.insert(source, at);
+    pub fn learn(&mut self, proto: Protocol, source: SocketAddr, at: PeerRef) {
+        self.by_addr.insert((proto, source), at);
     }
 
     #[cfg(test)]

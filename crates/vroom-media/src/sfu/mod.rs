@@ -48,8 +48,9 @@ use negotiation::AddedMedia;
 
 /// Where the SFU's outputs go.
 pub trait Sink {
-    /// Send a datagram from the worker's socket.
-    fn transmit(&mut self, to: SocketAddr, data: &[u8]);
+    /// Send a datagram from the worker's UDP socket, or a frame on the worker's TCP
+    /// connection with `to` (ICE over TCP).
+    fn transmit(&mut self, proto: Protocol, to: SocketAddr, data: &[u8]);
     /// Deliver an event to a participant's signalling connection.
     fn event(&mut self, to: ParticipantKey, event: MediaEvent);
     /// Report a join or a departure to the application (in the order emitted).
@@ -68,6 +69,8 @@ pub const RECONNECT_GRACE: Duration = Duration::from_secs(10);
 
 pub struct Sfu {
     host: SocketAddr,
+    /// Where clients reach the worker over TCP (ICE-TCP, passive), if it listens there.
+    tcp_host: Option<SocketAddr>,
     start: Instant,
     start_unix_ms: i64,
     rooms: Rooms,
@@ -94,6 +97,7 @@ impl Sfu {
     pub fn new(host: SocketAddr, start: Instant, start_unix_ms: i64) -> Self {
         Self {
             host,
+            tcp_host: None,
             start,
             start_unix_ms,
             rooms: Rooms::default(),
@@ -115,6 +119,12 @@ impl Sfu {
     /// Applies to connections created afterwards.
     pub fn set_bandwidth_estimation(&mut self, start: Option<Bitrate>) {
         self.bwe_start = start;
+    }
+
+    /// Offers ICE over TCP at `addr` (a passive TCP host candidate) to connections created
+    /// afterwards; their TCP frames come in through [`Sfu::handle_receive_on`].
+    pub fn set_tcp_host(&mut self, addr: SocketAddr) {
+        self.tcp_host = Some(addr);
     }
 
     /// Changes the reconnect grace period (tests shorten it).
@@ -152,14 +162,16 @@ impl Sfu {
     /// peer connections, sends `Joined`, tells the others, and makes the first subscriber
     /// offer (data channels and the media already published).
     pub fn join(&mut self, now: Instant, key: ParticipantKey, request: JoinRequest, sink: &mut impl Sink) {
-        let (publisher, subscriber) =
-            match (peer::new_rtc(now, self.host, None), peer::new_rtc(now, self.host, self.bwe_start)) {
-                (Ok(p), Ok(s)) => (p, s),
-                (Err(e), _) | (_, Err(e)) => {
-                    warn!(error = %e, "cannot create peer connections");
-                    return;
-                }
-            };
+        let (publisher, subscriber) = match (
+            peer::new_rtc(now, self.host, self.tcp_host, None),
+            peer::new_rtc(now, self.host, self.tcp_host, self.bwe_start),
+        ) {
+            (Ok(p), Ok(s)) => (p, s),
+            (Err(e), _) | (_, Err(e)) => {
+                warn!(error = %e, "cannot create peer connections");
+                return;
+            }
+        };
         // The replaced participant's departure is reported after this join, so the platform
         // never sees the room empty during a reconnect.
         let mut replaced = None;
@@ -380,15 +392,29 @@ impl Sfu {
     /// touching any connection (a spray of junk datagrams costs one parse each, not one scan
     /// of every peer).
     pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, datagram: &[u8], sink: &mut impl Sink) -> bool {
+        self.handle_receive_on(now, Protocol::Udp, source, self.host, datagram, sink)
+    }
+
+    /// [`Sfu::handle_receive`] for any transport: a UDP datagram, or one RFC 4571 frame from
+    /// a TCP connection (`source` its remote end, `destination` the address it reached).
+    pub fn handle_receive_on(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        datagram: &[u8],
+        sink: &mut impl Sink,
+    ) -> bool {
         let Ok(contents) = datagram.try_into() else { return false };
-        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source, destination: self.host, contents });
+        let input = Input::Receive(now, Receive { proto, source, destination, contents });
         let accepts = |at: PeerRef| {
             self.connections.get(&at.owner).is_some_and(|c| c.peer(at.role).rtc.accepts(&input)).then_some(at)
         };
-        let cached = self.demux.by_addr(source).and_then(accepts);
+        let cached = self.demux.by_addr(proto, source).and_then(accepts);
         let Some(at) = cached.or_else(|| self.demux.by_ice_check(datagram).and_then(accepts)) else { return false };
         if cached.is_none() {
-            self.demux.learn(source, at);
+            self.demux.learn(proto, source, at);
         }
         let peer = self.connections.get_mut(&at.owner).expect("accepts() found the connection").peer_mut(at.role);
         if let Err(e) = peer.rtc.handle_input(input) {

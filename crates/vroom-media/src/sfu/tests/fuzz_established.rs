@@ -97,10 +97,20 @@ impl Room {
     /// Alice publishes a camera and a microphone, bob subscribes to both; every peer
     /// connection is established.
     fn established() -> Self {
+        Self::established_over(false)
+    }
+
+    /// [`Room::established`] with clients that have TCP candidates only (ICE over TCP to
+    /// the SFU's passive TCP candidate) when `tcp`.
+    fn established_over(tcp: bool) -> Self {
         let t0 = Instant::now();
         // Bandwidth estimation on (the default): forwarding goes through the pacer.
         let (mut sfu, mut sink, mut net) = (sfu(t0), Recorder::default(), net(t0));
         net.rtp_mode = true;
+        if tcp {
+            sfu.set_tcp_host("127.0.0.1:7883".parse().unwrap());
+            net.tcp = true;
+        }
         let alice = net.join(&mut sfu, &mut sink, A, req("alice", FULL));
         let bob = net.join(&mut sfu, &mut sink, B, req("bob", FULL));
         let (_, cam) = net.publish(&mut sfu, &mut sink, alice, "cam", TrackKind::Video);
@@ -174,6 +184,16 @@ impl Room {
         }
         self.net.clients[1].rtp_received - before
     }
+}
+
+/// Clients that cannot use UDP connect over ICE-TCP (their TCP candidates pair with the
+/// SFU's passive one), and media flows on it: nothing goes out over UDP.
+#[test]
+fn clients_without_udp_connect_over_tcp_and_receive_media() {
+    let mut room = Room::established_over(true);
+    assert!(room.keyframes(5) >= 5, "bob receives alice's keyframes over TCP");
+    assert!(room.sink.sent_by.get("Tcp").is_some_and(|n| *n > 0), "{:?}", room.sink.sent_by);
+    assert_eq!(room.sink.sent_by.get("Udp"), None, "nothing over UDP: {:?}", room.sink.sent_by);
 }
 
 #[test]

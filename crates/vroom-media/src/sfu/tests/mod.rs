@@ -16,12 +16,15 @@ struct Recorder {
     events: Vec<(ParticipantKey, MediaEvent)>,
     presence: Vec<Presence>,
     /// Datagrams the SFU sent, for tests that route them to simulated clients.
-    datagrams: Vec<(SocketAddr, Vec<u8>)>,
+    datagrams: Vec<(Protocol, SocketAddr, Vec<u8>)>,
+    /// How many the SFU sent, by transport.
+    sent_by: HashMap<String, usize>,
 }
 
 impl Sink for Recorder {
-    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
-        self.datagrams.push((to, data.to_vec()));
+    fn transmit(&mut self, proto: Protocol, to: SocketAddr, data: &[u8]) {
+        *self.sent_by.entry(format!("{proto:?}")).or_default() += 1;
+        self.datagrams.push((proto, to, data.to_vec()));
     }
     fn event(&mut self, to: ParticipantKey, event: MediaEvent) {
         self.events.push((to, event));
@@ -213,12 +216,14 @@ struct Net {
     /// Clients joined from now on use str0m's RTP mode: they write whole RTP packets
     /// (any payload) and report each packet received.
     rtp_mode: bool,
+    /// Clients joined from now on have TCP host candidates only (as if UDP were blocked).
+    tcp: bool,
 }
 
 impl Net {
     /// Delivers datagrams both ways and advances time until the network is quiet.
     fn pump(&mut self, sfu: &mut Sfu, sink: &mut Recorder) {
-        let host = sfu.host;
+        let (host, tcp_host) = (sfu.host, sfu.tcp_host);
         for _ in 0..200 {
             let mut sent = false;
             for c in &mut self.clients {
@@ -229,7 +234,7 @@ impl Net {
                             Output::Timeout(_) => break,
                             Output::Transmit(t) => {
                                 sent = true;
-                                sfu.handle_receive(self.now, c.addrs[i], &t.contents, sink);
+                                sfu.handle_receive_on(self.now, t.proto, c.addrs[i], t.destination, &t.contents, sink);
                             }
                             Output::Event(Event::RtpPacket(_)) if i == 1 => c.rtp_received += 1,
                             Output::Event(_) => {}
@@ -237,7 +242,11 @@ impl Net {
                     }
                 }
             }
-            for (to, data) in std::mem::take(&mut sink.datagrams) {
+            for (proto, to, data) in std::mem::take(&mut sink.datagrams) {
+                let source = match proto {
+                    Protocol::Udp => host,
+                    _ => tcp_host.expect("TCP only when offered"),
+                };
                 sent = true;
                 for c in &mut self.clients {
                     for (i, rtc) in [&mut c.publisher, &mut c.subscriber].into_iter().enumerate() {
@@ -245,7 +254,7 @@ impl Net {
                             continue;
                         }
                         let Ok(contents) = data.as_slice().try_into() else { continue };
-                        let receive = Receive { proto: Protocol::Udp, source: host, destination: to, contents };
+                        let receive = Receive { proto, source, destination: to, contents };
                         let _ = rtc.handle_input(Input::Receive(self.now, receive));
                     }
                 }
@@ -291,10 +300,10 @@ impl Net {
         sfu.join(self.now, key, request, sink);
         let n = self.clients.len() as u16;
         let addrs = [0, 1].map(|i| SocketAddr::from(([10, 0, 0, 1], 5000 + n * 2 + i)));
-        let rtp_mode = self.rtp_mode;
+        let (rtp_mode, proto) = (self.rtp_mode, if self.tcp { "tcp" } else { "udp" });
         let mut rtcs = addrs.map(|a| {
             let mut rtc = Rtc::builder().set_rtp_mode(rtp_mode).build(self.now);
-            rtc.add_local_candidate(Candidate::host(a, "udp").unwrap());
+            rtc.add_local_candidate(Candidate::host(a, proto).unwrap());
             rtc
         });
         if !twcc {
@@ -305,7 +314,7 @@ impl Net {
                 }
             }
             let mut rtc = Rtc::builder().set_extension_map(exts).set_rtp_mode(rtp_mode).build(self.now);
-            rtc.add_local_candidate(Candidate::host(addrs[1], "udp").unwrap());
+            rtc.add_local_candidate(Candidate::host(addrs[1], proto).unwrap());
             rtcs[1] = rtc;
         }
         let [publisher, subscriber] = std::mem::replace(&mut rtcs, [Rtc::new(self.now), Rtc::new(self.now)]);
@@ -470,7 +479,7 @@ impl Sfu {
 }
 
 fn net(t0: Instant) -> Net {
-    Net { now: t0, clients: Vec::new(), rtp_mode: false }
+    Net { now: t0, clients: Vec::new(), rtp_mode: false, tcp: false }
 }
 
 /// Fuzzing from established peers: what reaches the parsers behind DTLS and SRTP.
@@ -514,7 +523,7 @@ fn datagrams_from_unknown_sources_are_dropped_unless_an_ice_check_names_a_peer()
         // Also from an address a client uses: no peer takes it, and nothing breaks.
         sfu.handle_receive(net.now, net.clients[bob].addrs[1], datagram, &mut sink);
     }
-    assert!(sink.datagrams.iter().all(|(to, _)| to.port() < 40000), "nothing is sent to a stranger");
+    assert!(sink.datagrams.iter().all(|(_, to, _)| to.port() < 40000), "nothing is sent to a stranger");
 
     // A new participant still gets in (its first checks come from new addresses) and the
     // running subscription is unharmed.
