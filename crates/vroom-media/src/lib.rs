@@ -80,6 +80,7 @@ mod peer;
 pub mod rewrite;
 pub mod sfu;
 pub mod state;
+mod tcp;
 mod udp;
 pub mod worker;
 

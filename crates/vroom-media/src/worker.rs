@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -28,6 +29,7 @@ use tracing::{debug, info, warn};
 
 use crate::model::*;
 use crate::sfu::{Sfu, Sink};
+use crate::tcp::TcpMux;
 use crate::udp::{self, RecvBatch, SendQueue};
 
 /// Longest the worker waits for datagrams before looking at its command channel again.
@@ -290,15 +292,25 @@ pub fn start_workers(config: WorkerConfig) -> std::io::Result<MediaHandle> {
     }
     let mut workers = Vec::with_capacity(config.workers);
     for (i, socket) in sockets.into_iter().enumerate() {
-        let host = SocketAddr::new(config.node_ip, socket.local_addr()?.port());
+        let port = socket.local_addr()?.port();
+        let host = SocketAddr::new(config.node_ip, port);
+        // ICE over TCP on the same port number, for clients whose networks block UDP. A
+        // taken TCP port costs only that fallback, not the start.
+        let tcp = match TcpMux::bind(SocketAddr::new(config.bind.ip(), port)) {
+            Ok(mux) => Some((mux, SocketAddr::new(config.node_ip, port))),
+            Err(e) => {
+                warn!(worker = i, port, error = %e, "no ICE over TCP on this worker: cannot listen");
+                None
+            }
+        };
         let (tx, rx) = mpsc::channel();
         let counters = Arc::new(MediaCounters::default());
         let worker_counters = counters.clone();
         // If a later spawn fails, dropping `workers` stops the threads started so far.
         std::thread::Builder::new()
             .name(format!("vroom-media-{i}"))
-            .spawn(move || run(socket, host, rx, &worker_counters))?;
-        info!(worker = i, udp = %host, "media worker started");
+            .spawn(move || run(socket, host, tcp, rx, &worker_counters))?;
+        info!(worker = i, udp = %host, tcp = %host, "media worker started");
         workers.push(Worker { commands: tx, udp_addr: host, counters });
     }
     Ok(MediaHandle { workers: workers.into(), next_key: Arc::new(AtomicU64::new(1)) })
@@ -329,6 +341,8 @@ fn size_buffers(socket: &UdpSocket) {
 struct SocketSink<'a> {
     socket: &'a UdpSocket,
     queue: &'a mut SendQueue,
+    /// Frames for ICE-TCP connections, handed to the worker's [`TcpMux`] after each step.
+    tcp_out: &'a mut Vec<(SocketAddr, Vec<u8>)>,
     signal_connections: &'a mut HashMap<ParticipantKey, UnboundedSender<MediaEvent>>,
     counters: &'a MediaCounters,
     presence: &'a Option<UnboundedSender<Presence>>,
@@ -338,10 +352,12 @@ impl Sink for SocketSink<'_> {
     /// Queues the datagram; it leaves with the next flush (at the latest at the end of the
     /// current step of the worker's loop) and is counted once the kernel has taken it.
     fn transmit(&mut self, proto: Protocol, to: SocketAddr, data: &[u8]) {
+        if proto == Protocol::Tcp {
+            self.tcp_out.push((to, data.to_vec()));
+            return;
+        }
         if proto != Protocol::Udp {
-            // No TCP listener in this shell yet (`Sfu::set_tcp_host` is never called here),
-            // so nothing can ask for one.
-            debug!(?proto, %to, "dropping a non-UDP transmit");
+            debug!(?proto, %to, "dropping a transmit on a transport vroom does not serve");
             return;
         }
         let counters = self.counters;
@@ -388,10 +404,20 @@ fn flush(socket: &UdpSocket, queue: &mut SendQueue, counters: &MediaCounters) {
     }
 }
 
-fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, counters: &MediaCounters) {
+fn run(
+    socket: UdpSocket,
+    host: SocketAddr,
+    mut tcp: Option<(TcpMux, SocketAddr)>,
+    commands: Receiver<WorkerCommand>,
+    counters: &MediaCounters,
+) {
     let start = Instant::now();
     let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let mut sfu = Sfu::new(host, start, unix_ms);
+    if let Some((_, tcp_host)) = &tcp {
+        sfu.set_tcp_host(*tcp_host);
+    }
+    let mut tcp_out: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
     let mut signal_connections: HashMap<ParticipantKey, UnboundedSender<MediaEvent>> = HashMap::new();
     let mut presence: Option<UnboundedSender<Presence>> = None;
     // Allocated once: every datagram in or out is copied into these.
@@ -418,6 +444,7 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
             let mut sink = SocketSink {
                 socket: &socket,
                 queue: &mut queue,
+                tcp_out: &mut tcp_out,
                 signal_connections: &mut signal_connections,
                 counters,
                 presence: &presence,
@@ -456,7 +483,11 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
         let wait =
             sfu.poll_timeout(now).saturating_duration_since(now).clamp(Duration::from_millis(1), COMMAND_LATENCY);
         let readable = more
-            || udp::wait_readable(&socket, wait).unwrap_or_else(|e| {
+            || udp::wait_readable_any(
+                std::iter::once(socket.as_raw_fd()).chain(tcp.iter().flat_map(|(mux, _)| mux.fds())),
+                wait,
+            )
+            .unwrap_or_else(|e| {
                 warn!(error = %e, "cannot wait for the media socket");
                 // Do not spin on a persistent error.
                 std::thread::sleep(wait);
@@ -480,6 +511,7 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
             let mut sink = SocketSink {
                 socket: &socket,
                 queue: &mut queue,
+                tcp_out: &mut tcp_out,
                 signal_connections: &mut signal_connections,
                 counters,
                 presence: &presence,
@@ -497,15 +529,44 @@ fn run(socket: UdpSocket, host: SocketAddr, commands: Receiver<WorkerCommand>, c
             handled += n;
             more = handled >= RECV_BUDGET;
         }
+        if let Some((mux, tcp_host)) = tcp.as_mut() {
+            let mut sink = SocketSink {
+                socket: &socket,
+                queue: &mut queue,
+                tcp_out: &mut tcp_out,
+                signal_connections: &mut signal_connections,
+                counters,
+                presence: &presence,
+            };
+            mux.receive(Instant::now(), |remote, _, frame| {
+                counters.datagrams_received.fetch_add(1, Ordering::Relaxed);
+                let took = sfu.handle_receive_on(Instant::now(), Protocol::Tcp, remote, *tcp_host, frame, &mut sink);
+                if !took {
+                    counters.datagrams_unmatched.fetch_add(1, Ordering::Relaxed);
+                }
+                took
+            });
+            flush(&socket, &mut queue, counters);
+        }
         let mut sink = SocketSink {
             socket: &socket,
             queue: &mut queue,
+            tcp_out: &mut tcp_out,
             signal_connections: &mut signal_connections,
             counters,
             presence: &presence,
         };
         sfu.handle_timeout(Instant::now(), &mut sink);
         flush(&socket, &mut queue, counters);
+        match tcp.as_mut() {
+            Some((mux, _)) => {
+                for (to, frame) in tcp_out.drain(..) {
+                    mux.send(to, &frame);
+                }
+                mux.flush(Instant::now());
+            }
+            None => tcp_out.clear(),
+        }
     }
 }
 
@@ -532,6 +593,7 @@ mod tests {
         let mut rtp = [0u8; 100];
         rtp[..2].copy_from_slice(&[0x80, 96]);
         let rtcp = [0x80, 201, 0, 1, 0, 0, 0, 0];
+        let mut tcp_out = Vec::new();
         let get = |c: &MediaCounters| {
             [&c.datagrams_sent, &c.rtp_sent, &c.rtp_sent_bytes, &c.datagrams_send_dropped]
                 .map(|a| a.load(Ordering::Relaxed))
@@ -540,6 +602,7 @@ mod tests {
             let mut sink = SocketSink {
                 socket: &socket,
                 queue: &mut queue,
+                tcp_out: &mut tcp_out,
                 signal_connections: &mut signal_connections,
                 counters: &counters,
                 presence: &None,
