@@ -58,12 +58,10 @@ impl TcpMux {
     }
 
     /// Accepts what is waiting, reads what arrived and hands each whole frame to `frame`
-    /// (remote address, local address, packet), which says whether a peer connection took
-    /// it. Connections that closed, failed, sent an oversized or unwanted first frame are
+    /// (remote address, packet), which says whether a peer connection took it. Connections that closed, failed, sent an oversized or unwanted first frame are
     /// dropped.
-    pub fn receive(&mut self, now: Instant, mut frame: impl FnMut(SocketAddr, SocketAddr, &[u8]) -> bool) {
+    pub fn receive(&mut self, now: Instant, mut frame: impl FnMut(SocketAddr, &[u8]) -> bool) {
         self.accept(now);
-        let Ok(local) = self.listener.local_addr() else { return };
         let mut gone = Vec::new();
         for (&remote, c) in &mut self.connections {
             loop {
@@ -90,7 +88,7 @@ impl TcpMux {
                 if c.input.len() < at + 2 + len {
                     break;
                 }
-                let took = frame(remote, local, &c.input[at + 2..at + 2 + len]);
+                let took = frame(remote, &c.input[at + 2..at + 2 + len]);
                 c.matched |= took;
                 at += 2 + len;
                 if !c.matched {
@@ -194,7 +192,7 @@ mod tests {
     fn pump(mux: &mut TcpMux, take: bool) -> Vec<(SocketAddr, Vec<u8>)> {
         let mut got = Vec::new();
         for _ in 0..50 {
-            mux.receive(Instant::now(), |remote, _, p| {
+            mux.receive(Instant::now(), |remote, p| {
                 got.push((remote, p.to_vec()));
                 take
             });

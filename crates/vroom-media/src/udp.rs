@@ -1,7 +1,7 @@
 //! Batched UDP I/O for the media workers: many datagrams per system call in both directions.
 //!
 //! - [`RecvBatch`] reads up to [`RECV_SLOTS`] waiting datagrams with one `recvmmsg` into buffers
-//!   allocated once; [`wait_readable_any`] waits for the first (or an ICE-TCP connection) with a timeout (`ppoll`).
+//!   allocated once; [`PollSet`] waits for the first (or an ICE-TCP connection) with a timeout (`ppoll`).
 //! - [`SendQueue`] copies outgoing datagrams into a fixed pool of [`SEND_SLOTS`] slots and sends
 //!   them with `sendmmsg` when it is full or flushed; the worker flushes it after every step
 //!   (receive batch, timeouts, command), so nothing waits past the current loop turn.
@@ -29,42 +29,65 @@ pub const RECV_SLOTS: usize = 32;
 /// Datagrams queued before a flush is forced (and sent per `sendmmsg`).
 pub const SEND_SLOTS: usize = 64;
 
-/// [`wait_readable_any`] for the socket alone.
+/// [`PollSet::wait`] for the socket alone.
 #[cfg(any(test, not(target_os = "linux")))]
 pub fn wait_readable(socket: &UdpSocket, timeout: Duration) -> io::Result<bool> {
     use std::os::fd::AsRawFd;
-    wait_readable_any(std::iter::once(socket.as_raw_fd()), timeout)
+    let mut set = PollSet::default();
+    set.set(std::iter::once(socket.as_raw_fd()));
+    set.wait(timeout)
 }
 
-/// Waits until one of the descriptors (the worker's UDP socket and its ICE-TCP ones) has
-/// something to read or `timeout` has passed: whether one has. An interrupted wait (a
-/// signal) counts as nothing to read.
-pub fn wait_readable_any(fds: impl Iterator<Item = std::os::fd::RawFd>, timeout: Duration) -> io::Result<bool> {
-    let mut fds: Vec<libc::pollfd> = fds.map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
-    let count = fds.len() as libc::nfds_t;
-    #[cfg(target_os = "linux")]
-    let n = {
-        let ts = libc::timespec {
-            tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
-            tv_nsec: timeout.subsec_nanos() as _,
+/// The descriptors a worker waits on (its UDP socket first, then its ICE-TCP ones), kept
+/// between waits so the loop does not allocate.
+#[derive(Default)]
+pub struct PollSet {
+    fds: Vec<libc::pollfd>,
+}
+
+impl PollSet {
+    /// Replaces the descriptors to wait on.
+    pub fn set(&mut self, fds: impl Iterator<Item = std::os::fd::RawFd>) {
+        self.fds.clear();
+        self.fds.extend(fds.map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }));
+    }
+
+    /// Whether a descriptor from `index` on had something to read at the last wait.
+    pub fn ready_from(&self, index: usize) -> bool {
+        self.fds.iter().skip(index).any(|p| p.revents != 0)
+    }
+
+    /// Waits until one of the descriptors has something to read or `timeout` has passed:
+    /// whether one has. An interrupted wait (a signal) counts as nothing to read.
+    pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
+        for p in &mut self.fds {
+            p.revents = 0;
+        }
+        let (fds, count) = (self.fds.as_mut_ptr(), self.fds.len() as libc::nfds_t);
+        #[cfg(target_os = "linux")]
+        let n = {
+            let ts = libc::timespec {
+                tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
+                tv_nsec: timeout.subsec_nanos() as _,
+            };
+            // SAFETY: `count` valid pollfds, a valid timespec, no signal mask.
+            unsafe { libc::ppoll(fds, count, &ts, std::ptr::null()) }
         };
-        // SAFETY: `count` valid pollfds, a valid timespec, no signal mask.
-        unsafe { libc::ppoll(fds.as_mut_ptr(), count, &ts, std::ptr::null()) }
-    };
-    #[cfg(not(target_os = "linux"))]
-    let n = {
-        // poll counts milliseconds: round up, so a short wait does not become a busy loop.
-        let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
-        // SAFETY: `count` valid pollfds.
-        unsafe { libc::poll(fds.as_mut_ptr(), count, ms) }
-    };
-    match n {
-        n if n > 0 => Ok(true),
-        0 => Ok(false),
-        _ => match io::Error::last_os_error() {
-            e if e.kind() == ErrorKind::Interrupted => Ok(false),
-            e => Err(e),
-        },
+        #[cfg(not(target_os = "linux"))]
+        let n = {
+            // poll counts milliseconds: round up, so a short wait does not become a busy loop.
+            let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
+            // SAFETY: `count` valid pollfds.
+            unsafe { libc::poll(fds, count, ms) }
+        };
+        match n {
+            n if n > 0 => Ok(true),
+            0 => Ok(false),
+            _ => match io::Error::last_os_error() {
+                e if e.kind() == ErrorKind::Interrupted => Ok(false),
+                e => Err(e),
+            },
+        }
     }
 }
 

@@ -418,6 +418,7 @@ fn run(
         sfu.set_tcp_host(*tcp_host);
     }
     let mut tcp_out: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+    let mut polls = udp::PollSet::default();
     let mut signal_connections: HashMap<ParticipantKey, UnboundedSender<MediaEvent>> = HashMap::new();
     let mut presence: Option<UnboundedSender<Presence>> = None;
     // Allocated once: every datagram in or out is copied into these.
@@ -482,12 +483,12 @@ fn run(
         let now = Instant::now();
         let wait =
             sfu.poll_timeout(now).saturating_duration_since(now).clamp(Duration::from_millis(1), COMMAND_LATENCY);
+        polls.set(std::iter::once(socket.as_raw_fd()).chain(tcp.iter().flat_map(|(mux, _)| mux.fds())));
+        // A turn that skips the wait (datagrams still queued) reads TCP too, so a busy UDP
+        // socket cannot starve it; other turns read TCP only when the wait says so.
+        let tcp_ready = more;
         let readable = more
-            || udp::wait_readable_any(
-                std::iter::once(socket.as_raw_fd()).chain(tcp.iter().flat_map(|(mux, _)| mux.fds())),
-                wait,
-            )
-            .unwrap_or_else(|e| {
+            || polls.wait(wait).unwrap_or_else(|e| {
                 warn!(error = %e, "cannot wait for the media socket");
                 // Do not spin on a persistent error.
                 std::thread::sleep(wait);
@@ -529,7 +530,8 @@ fn run(
             handled += n;
             more = handled >= RECV_BUDGET;
         }
-        if let Some((mux, tcp_host)) = tcp.as_mut() {
+        let tcp_ready = tcp_ready || polls.ready_from(1);
+        if let Some((mux, tcp_host)) = tcp.as_mut().filter(|_| tcp_ready) {
             let mut sink = SocketSink {
                 socket: &socket,
                 queue: &mut queue,
@@ -538,8 +540,11 @@ fn run(
                 counters,
                 presence: &presence,
             };
-            mux.receive(Instant::now(), |remote, _, frame| {
+            mux.receive(Instant::now(), |remote, frame| {
                 counters.datagrams_received.fetch_add(1, Ordering::Relaxed);
+                if is_rtp(frame) {
+                    counters.rtp_received.fetch_add(1, Ordering::Relaxed);
+                }
                 let took = sfu.handle_receive_on(Instant::now(), Protocol::Tcp, remote, *tcp_host, frame, &mut sink);
                 if !took {
                     counters.datagrams_unmatched.fetch_add(1, Ordering::Relaxed);
