@@ -229,6 +229,26 @@ export class Harness {
   }
 
   /**
+   * One room through the member API, with a page joined to it for each of `ids` (name →
+   * appUserId): the first logs in and creates the room, every one gets media credentials and
+   * joins with `pkg`. `pages` (name → page) is filled as pages open, so a caller's `finally`
+   * closes whatever opened before a failure; `each(name, page)` runs after each join.
+   */
+  async joinRoom(pkg, ids, title, pages, each = async () => {}) {
+    const tokens = {};
+    for (const [who, id] of Object.entries(ids)) tokens[who] = (await this.login(id, who)).accessToken;
+    const first = Object.keys(ids)[0];
+    const room = await this.api('POST', '/v2/members/me/video-rooms', { bearer: tokens[first], body: { title } });
+    const version = pkg.replace('livekit-client-', '');
+    for (const who of Object.keys(ids)) {
+      const creds = await this.api('POST', `/v2/members/me/video-rooms/${room.id}/web-rtc-tokens`, { bearer: tokens[who] });
+      pages[who] = await this.joinPage(pkg, creds, `${who} ${version}`);
+      await each(who, pages[who]);
+    }
+    return room;
+  }
+
+  /**
    * A fresh page (see `newPage`) with livekit-client loaded and connected as `t` (see
    * `joinInPage`). `sockets`: an array that receives the path of every WebSocket the page
    * opens; `roomOptions`: for `new Room()`; `connectOptions`: for `room.connect()`;

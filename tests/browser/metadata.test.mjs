@@ -48,13 +48,7 @@ describe('participants updating their own metadata through vroom', () => {
     it(`${pkg}: name, attributes and metadata reach the room; member fields stay`, { timeout: 90_000 }, async () => {
       const pages = {};
       try {
-        const tokens = {};
-        for (const [who, id] of Object.entries(ids)) tokens[who] = (await h.login(id, who)).accessToken;
-        const room = await h.api('POST', '/v2/members/me/video-rooms', { bearer: tokens.alice, body: { title: `meta ${version}` } });
-        for (const who of Object.keys(ids)) {
-          const creds = await h.api('POST', `/v2/members/me/video-rooms/${room.id}/web-rtc-tokens`, { bearer: tokens[who] });
-          pages[who] = await h.joinPage(pkg, creds, `${who} ${version}`);
-        }
+        await h.joinRoom(pkg, ids, `meta ${version}`, pages);
         await until('bob sees alice', async () => (await seen(pages.bob, ids.alice)) !== null);
         const before = await seen(pages.alice, ids.alice);
         const member = JSON.parse(before.metadata);

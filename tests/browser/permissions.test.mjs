@@ -56,14 +56,7 @@ describe('subscription permissions through vroom', () => {
     it(`${pkg}: only allowed participants receive a track`, { timeout: 120_000 }, async () => {
       const pages = {};
       try {
-        const tokens = {};
-        for (const [who, id] of Object.entries(ids)) tokens[who] = (await h.login(id, who)).accessToken;
-        const room = await h.api('POST', '/v2/members/me/video-rooms', { bearer: tokens.alice, body: { title: `perm ${version}` } });
-        for (const who of Object.keys(ids)) {
-          const creds = await h.api('POST', `/v2/members/me/video-rooms/${room.id}/web-rtc-tokens`, { bearer: tokens[who] });
-          pages[who] = await h.joinPage(pkg, creds, `${who} ${version}`);
-          await instrument(pages[who]);
-        }
+        await h.joinRoom(pkg, ids, `perm ${version}`, pages, (_, page) => instrument(page));
         const cam = await pages.alice.evaluate(async () => {
           const pub = await window.t.room.localParticipant.setCameraEnabled(true);
           return pub.trackSid;

@@ -81,13 +81,7 @@ describe('ICE over TCP when UDP is blocked', () => {
     it(`${pkg}: media flows over TCP`, { timeout: 120_000 }, async () => {
       const pages = {};
       try {
-        const tokens = {};
-        for (const [who, id] of Object.entries(ids)) tokens[who] = (await h.login(id, who)).accessToken;
-        const room = await h.api('POST', '/v2/members/me/video-rooms', { bearer: tokens.alice, body: { title: `tcp ${version}` } });
-        for (const who of Object.keys(ids)) {
-          const creds = await h.api('POST', `/v2/members/me/video-rooms/${room.id}/web-rtc-tokens`, { bearer: tokens[who] });
-          pages[who] = await h.joinPage(pkg, creds, `${who} ${version}`);
-        }
+        await h.joinRoom(pkg, ids, `tcp ${version}`, pages);
         await pages.alice.evaluate(() => window.t.room.localParticipant.setCameraEnabled(true));
         await until("bob subscribes to alice's camera", () => pages.bob.evaluate(() => window.t.subscribed.length > 0), 60_000);
         await assertSmoothVideo(pages.bob, `[${version}] bob over TCP`, { from: ids.alice, publisher: pages.alice });
